@@ -1,0 +1,25 @@
+from pydantic import BaseModel, Field, SecretStr
+
+
+class AmiSettings(BaseModel):
+    host: str | None = Field(
+        None, description="Asterisk AMI host. Unset: `ccs demo` starts the PBX simulator."
+    )
+    port: int = Field(5038, description="Asterisk AMI port.")
+    username: str = Field("ccs", description="AMI user (manager.conf).")
+    secret: SecretStr = Field(SecretStr(""), description="AMI secret (manager.conf).")
+    ping_interval: float = Field(5.0, description="Seconds between keep-alive Pings.")
+    ping_timeout: float = Field(3.0, description="Seconds without a Pong before the link is closed.")
+    action_timeout: float = Field(5.0, description="Seconds an AMI action may wait for its response.")
+    originate_timeout: float = Field(
+        60.0, description="Seconds an async Originate may wait for its OriginateResponse."
+    )
+    reconnect_min: float = Field(0.5, description="First reconnect delay, seconds.")
+    reconnect_max: float = Field(30.0, description="Longest reconnect delay, seconds.")
+
+
+class SimulatorSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address the PBX simulator listens on.")
+    port: int = Field(0, description="Port of the PBX simulator (0: any free port).")
+    username: str = Field("ccs", description="AMI user the simulator accepts.")
+    secret: SecretStr = Field(SecretStr("ccs-demo"), description="AMI secret the simulator accepts.")

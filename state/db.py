@@ -1,0 +1,65 @@
+"""PostgreSQL access: the asyncpg pool and schema migrations.
+
+Migrations are plain SQL files in ``state/migrations`` applied by yoyo-migrations: each file
+runs in its own transaction, applied files are recorded in the database, and a lock stops two
+processes from migrating at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+from yoyo import get_backend, read_migrations
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def _yoyo_url(dsn: str) -> str:
+    # yoyo picks its driver from the scheme; libpq's URL syntax (including ?host=/socket/dir)
+    # passes through psycopg unchanged.
+    scheme, rest = dsn.split("://", 1)
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return dsn
+
+
+def migrate_sync(dsn: str) -> list[str]:
+    """Apply every pending migration; return the ids applied."""
+    backend = get_backend(_yoyo_url(dsn))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]
+
+
+async def migrate(dsn: str) -> list[str]:
+    return await asyncio.get_running_loop().run_in_executor(None, migrate_sync, dsn)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 20, command_timeout: float = 10.0
+) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        command_timeout=command_timeout,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+def database_name(dsn: str) -> str:
+    return urlsplit(dsn).path.lstrip("/") or parse_qs(urlsplit(dsn).query).get("dbname", [""])[0]

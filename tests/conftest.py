@@ -1,0 +1,82 @@
+"""Real PostgreSQL and Redis for the whole suite, started in a folder inside the checkout."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from ccs.localenv import LocalPostgres, LocalRedis
+from state.db import create_pool, migrate_sync
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CAPTURES = SHARED / "ami-captures"
+
+
+@pytest.fixture(scope="session")
+def services_dir() -> Iterator[Path]:
+    path = ROOT / ".data" / f"test-{os.getpid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(services_dir: Path) -> Iterator[LocalPostgres]:
+    server = LocalPostgres(services_dir / "pg", database="ccs_test", fast_unsafe=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(services_dir: Path) -> Iterator[LocalRedis]:
+    server = LocalRedis(services_dir / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def create_database(pg_server: LocalPostgres):
+    """Make an empty database with a unique name; returns its DSN."""
+
+    async def make(prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(pg_server.dsn.replace("/ccs_test?", "/postgres?"))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return pg_server.dsn.replace("/ccs_test?", f"/{name}?")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(pg_server: LocalPostgres) -> str:
+    """The session's migrated database. Tests that write must clean up or use their own."""
+    migrate_sync(pg_server.dsn)
+    return pg_server.dsn
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(pg_dsn, min_size=1, max_size=10)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def redis_client(redis_server: LocalRedis) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(redis_server.url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
