@@ -1,0 +1,43 @@
+import pytest
+
+from agent_api.app import ConfigurationError, create_app
+from agent_api.auth import Principal
+from agent_api.keys import TOKENS
+
+
+async def test_when_services_are_up_then_health_reports_ok(aiohttp_client, app_settings):
+    client = await aiohttp_client(create_app(app_settings))
+    response = await client.get("/health")
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["components"]["postgres"]["status"] == "ok"
+    assert body["components"]["redis"]["status"] == "ok"
+
+
+async def test_when_no_token_then_metrics_are_refused(aiohttp_client, app_settings):
+    client = await aiohttp_client(create_app(app_settings))
+    response = await client.get("/metrics")
+    assert response.status == 401
+    assert (await response.json())["error_id"] == "unauthorized"
+
+
+async def test_when_token_is_forged_then_refused(aiohttp_client, app_settings):
+    client = await aiohttp_client(create_app(app_settings))
+    response = await client.get("/metrics", headers={"Authorization": "Bearer abc.def.ghi"})
+    assert response.status == 401
+
+
+async def test_when_token_is_valid_then_metrics_are_served(aiohttp_client, app_settings):
+    app = create_app(app_settings)
+    client = await aiohttp_client(app)
+    token = app[TOKENS].issue(Principal(agent_id=1, login="sup", role="supervisor"))
+    await client.get("/health")
+    response = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200
+    assert "ccs_http_requests_total" in await response.text()
+
+
+def test_when_secret_key_is_missing_then_create_app_refuses(app_settings):
+    settings = app_settings.model_copy(update={"auth": app_settings.auth.model_copy(update={"secret_key": None})})
+    with pytest.raises(ConfigurationError):
+        create_app(settings)

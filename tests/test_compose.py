@@ -1,0 +1,58 @@
+"""docker-compose.yml must be accepted by Docker Compose v2 (no engine needed for `config`)."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import compose
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE_BIN = Path(compose.__file__).with_name("docker-compose")
+ENV = {
+    "CCS_POSTGRES_PASSWORD": "x" * 16,
+    "CCS_AMI__SECRET": "y" * 16,
+    "CCS_AUTH__SECRET_KEY": "z" * 32,
+}
+
+
+def _compose_config(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    full_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **env}
+    if shutil.which("docker"):
+        # Exercise the real `docker compose` front end with the plugin from PyPI.
+        plugins = tmp_path / "docker" / "cli-plugins"
+        plugins.mkdir(parents=True)
+        (plugins / "docker-compose").symlink_to(COMPOSE_BIN)
+        cmd = ["docker", "--config", str(tmp_path / "docker"), "compose"]
+    else:
+        cmd = [str(COMPOSE_BIN)]
+    return subprocess.run(
+        [*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "--format", "yaml"],
+        capture_output=True, text=True, env=full_env, timeout=60,
+    )
+
+
+def test_when_secrets_are_given_then_compose_config_accepts_the_file(tmp_path):
+    result = _compose_config(tmp_path, ENV)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert {"asterisk", "postgres", "redis", "server"} <= set(config["services"])
+    server_env = config["services"]["server"]["environment"]
+    assert server_env["CCS_AMI__HOST"] == "asterisk"
+    assert "vosk-model" in config["volumes"]
+
+
+def test_when_a_secret_is_missing_then_compose_refuses(tmp_path):
+    env = {k: v for k, v in ENV.items() if k != "CCS_AUTH__SECRET_KEY"}
+    result = _compose_config(tmp_path, env)
+    assert result.returncode != 0
+    assert "CCS_AUTH__SECRET_KEY" in result.stderr
+
+
+def test_when_compose_mounts_dialplans_then_the_files_exist():
+    config = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for volume in config["services"]["asterisk"]["volumes"]:
+        source = volume.split(":")[0]
+        assert (ROOT / source).exists(), source
