@@ -1,0 +1,246 @@
+"""The AMI tracker: AMI events in wire order -> calls, queues, members, and domain events.
+
+Synchronous on purpose (STYLE.md 6): ``apply`` mutates the model and calls ``publish`` with
+frozen domain events; I/O happens after it. Find the handler of any AMI event in ``HANDLERS``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Union
+
+from state.events import DomainEvent, MemberState
+
+from . import channels, members, pbx, queues
+from .model import (
+    RELEASED, TALKING, WAITING, Call, CallView, ChannelView, EntryView, Member, MemberView, Queue,
+    QueueView, Segment,
+)
+
+if TYPE_CHECKING:
+    from cti.snapshot import PbxSnapshot
+
+log = logging.getLogger(__name__)
+
+Message = Mapping[str, Union[str, list[str]]]
+Handler = Callable[["Tracker", Message], None]
+
+HANDLERS: dict[str, Handler] = {
+    "Newchannel": channels.on_newchannel,
+    "Newstate": channels.on_newstate,
+    "NewCallerid": channels.on_channel_event,
+    "DialBegin": channels.on_channel_event,
+    "DialEnd": channels.on_dial_end,
+    "BridgeEnter": channels.on_bridge_enter,
+    "BridgeLeave": channels.on_bridge_leave,
+    "Hangup": channels.on_hangup,
+    "VarSet": channels.on_varset,
+    "BlindTransfer": channels.on_blind_transfer,
+    "AttendedTransfer": channels.on_attended_transfer,
+    "QueueCallerJoin": queues.on_caller_join,
+    "QueueCallerLeave": queues.on_caller_leave,
+    "QueueCallerAbandon": queues.on_caller_abandon,
+    "AgentCalled": queues.on_agent_called,
+    "AgentConnect": queues.on_agent_connect,
+    "AgentComplete": queues.on_agent_complete,
+    "AgentRingNoAnswer": queues.on_ring_no_answer,
+    "AgentDump": queues.on_agent_dump,
+    "QueueMemberAdded": members.on_member_added,
+    "QueueMemberRemoved": members.on_member_removed,
+    "QueueMemberStatus": members.on_member_update,
+    "QueueMemberPause": members.on_member_update,
+    "QueueMemberPaused": members.on_member_update,  # AMI v1 name
+    "QueueMemberPenalty": members.on_member_update,
+    "QueueMemberRinginuse": members.on_member_update,
+    "OriginateResponse": pbx.on_originate_response,
+    "UserEvent": pbx.on_user_event,
+    "FullyBooted": pbx.on_fully_booted,
+    "Shutdown": pbx.on_shutdown,
+}
+
+_GONE_MEMORY = 4096
+
+
+class Tracker:
+    def __init__(self, publish: Callable[[DomainEvent], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._publish = publish
+        self._clock = clock
+        self.channels: dict[str, channels.Channel] = {}
+        self.call_map: dict[str, Call] = {}
+        self.queue_map: dict[str, Queue] = {}
+        self.member_channels: dict[str, Segment] = {}
+        self.gone: set[str] = set()
+        self._gone_order: deque[str] = deque()
+        self.stale = False
+        self.applied = 0
+        self.ignored = 0
+        self.rejected = 0
+        self.late_events = 0
+        self._last_ts = 0.0
+
+    # --- input ----------------------------------------------------------------------------
+    def apply(self, message: Message) -> None:
+        """Apply one AMI message. Unknown events and malformed fields are counted, never fatal."""
+        name = message.get("Event")
+        handler = HANDLERS.get(name) if isinstance(name, str) else None
+        if handler is None:
+            self.ignored += 1
+            return
+        self.applied += 1
+        try:
+            handler(self, message)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            # Never the message itself in the log: it carries callers' numbers and accounts.
+            self.rejected += 1
+            log.warning("tracker: %s event not applied (%s)", name, type(exc).__name__)
+
+    def on_link_lost(self) -> None:
+        """The AMI link dropped: keep the model for readers but mark it stale until resync."""
+        self.stale = True
+
+    def resync(self, snapshot: PbxSnapshot) -> list[DomainEvent]:
+        """Replace the model by the PBX's truth; publish and return the differences."""
+        from .sync import apply_snapshot
+
+        return apply_snapshot(self, snapshot)
+
+    # --- helpers for the handler modules -----------------------------------------------------
+    def emit(self, event: DomainEvent) -> None:
+        self._publish(event)
+
+    def ts(self, m: Message) -> float:
+        raw = m.get("Timestamp")
+        if isinstance(raw, str):
+            try:
+                self._last_ts = float(raw)
+                return self._last_ts
+            except ValueError:
+                pass
+        return self._clock()
+
+    def now(self) -> float:
+        return self._last_ts or self._clock()
+
+    def remember_gone(self, uid: str) -> None:
+        # Late events about a hung-up channel must not bring it back to life.
+        if uid in self.gone:
+            return
+        self.gone.add(uid)
+        self._gone_order.append(uid)
+        if len(self._gone_order) > _GONE_MEMORY:
+            self.gone.discard(self._gone_order.popleft())
+
+    def queue_state(self, name: str) -> Queue:
+        q = self.queue_map.get(name)
+        if q is None:
+            q = self.queue_map[name] = Queue(name)
+        return q
+
+    def member(self, queue: str, interface: str, name: str = "") -> Member:
+        q = self.queue_state(queue)
+        member = q.members.get(interface)
+        if member is None:
+            member = q.members[interface] = Member(
+                MemberState(queue=queue, interface=interface, name=name))
+        return member
+
+    def stop_ringing(self, seg: Segment, interface: str) -> None:
+        uid = seg.ringing.pop(interface, None)
+        if uid and self.member_channels.get(uid) is seg and seg.member_uid != uid:
+            self.member_channels.pop(uid, None)
+        q = self.queue_map.get(seg.queue)
+        member = q.members.get(interface) if q else None
+        if member is not None and member.ringing_for == seg.linkedid:
+            member.ringing_for = ""
+
+    def release_member(self, seg: Segment, ts: float) -> None:
+        """The member left a queue call that the caller goes on with (hung up, redirected)."""
+        seg.state, seg.released = RELEASED, ts
+        if self.member_channels.get(seg.member_uid) is seg:
+            self.member_channels.pop(seg.member_uid, None)
+        q = self.queue_map.get(seg.queue)
+        member = q.members.get(seg.interface) if q else None
+        if member is not None and member.talking_for == seg.linkedid:
+            member.talking_for = ""
+
+    def close_segment(self, call: Call, seg: Segment) -> None:
+        for interface in list(seg.ringing):
+            self.stop_ringing(seg, interface)
+        if seg.state == TALKING:
+            self.release_member(seg, 0.0)
+        if self.member_channels.get(seg.member_uid) is seg:
+            self.member_channels.pop(seg.member_uid, None)
+        call.segments.pop((seg.queue, seg.caller_uid), None)
+
+    def drop_caller(self, call: Call, uid: str) -> None:
+        """A caller channel is gone: its queue entries and unanswered visits go with it."""
+        for seg in list(call.segments.values()):
+            if seg.caller_uid == uid:
+                q = self.queue_map.get(seg.queue)
+                if q is not None:
+                    q.entries.pop(uid, None)
+                if seg.state != TALKING and seg.state != RELEASED:
+                    self.close_segment(call, seg)
+        for q in self.queue_map.values():
+            q.entries.pop(uid, None)
+
+    # --- readers -----------------------------------------------------------------------------
+    def calls_view(self) -> tuple[CallView, ...]:
+        out = []
+        for call in self.call_map.values():
+            state, queue, interface = "active", "", ""
+            for seg in call.segments.values():
+                if seg.state == TALKING:
+                    state, queue, interface = "talking", seg.queue, seg.interface
+                elif seg.state == WAITING and state != "talking":
+                    state, queue = ("ringing" if seg.ringing else "queued"), seg.queue
+            merged = channels.call_vars(call)
+            out.append(CallView(
+                linkedid=call.linkedid, started=call.started,
+                channels=tuple(ChannelView(c.uniqueid, c.name, c.state, c.number, c.bridge)
+                               for c in call.channels.values()),
+                vars=tuple(sorted(merged.items())), queue=queue, state=state,
+                interface=interface))
+        return tuple(out)
+
+    def calls(self) -> tuple[CallView, ...]:
+        return self.calls_view()
+
+    def queues(self) -> tuple[QueueView, ...]:
+        return self.queues_view()
+
+    def queue(self, name: str) -> QueueView | None:
+        q = self.queue_map.get(name)
+        return self._queue_view(q) if q is not None else None
+
+    def queues_view(self) -> tuple[QueueView, ...]:
+        return tuple(self._queue_view(q) for q in self.queue_map.values())
+
+    def members(self) -> tuple[MemberView, ...]:
+        return tuple(MemberView(m.state, m.ringing_for, m.talking_for)
+                     for q in self.queue_map.values() for m in q.members.values())
+
+    def _queue_view(self, q: Queue) -> QueueView:
+        now = self.now()
+        entries = tuple(
+            EntryView(q.name, e.uniqueid, e.channel, e.linkedid, e.position, e.number, e.cname,
+                      e.joined, max(0.0, now - e.joined))
+            for e in sorted(q.entries.values(), key=lambda e: e.position))
+        talking = sum(1 for call in self.call_map.values() for s in call.segments.values()
+                      if s.queue == q.name and s.state == TALKING)
+        return QueueView(
+            name=q.name, entries=entries,
+            members=tuple(MemberView(m.state, m.ringing_for, m.talking_for)
+                          for m in q.members.values()),
+            waiting=len(q.entries), talking=talking, answered=q.answered, abandoned=q.abandoned)
+
+    def status(self) -> dict[str, object]:
+        return {
+            "stale": self.stale, "calls": len(self.call_map), "channels": len(self.channels),
+            "queues": len(self.queue_map), "applied": self.applied, "ignored": self.ignored,
+            "rejected": self.rejected, "late_events": self.late_events,
+        }
+

@@ -1,0 +1,213 @@
+"""Channel and call bookkeeping: Newchannel .. Hangup, bridges, dials, CCS_* variables, transfers.
+
+A call is every channel sharing a Linkedid; it ends when its last channel hangs up.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from state.events import CallEnded, CallStarted, CallTransferred
+
+from .model import TALKING, Call, Channel
+
+if TYPE_CHECKING:
+    from . import Message, Tracker
+
+VAR_PREFIX = "CCS_"
+_UNKNOWN = "<unknown>"
+
+
+def clean_number(value: object) -> str:
+    return "" if not isinstance(value, str) or value == _UNKNOWN else value
+
+
+def read_vars(raw: object, into: dict[str, str]) -> None:
+    """Merge ``ChanVariable: NAME=value`` lines (a str or a list) into ``into`` (CCS_* only;
+    an empty value removes the key, as an unset variable)."""
+    if raw is None:
+        return
+    for item in (raw,) if isinstance(raw, str) else raw:
+        name, sep, value = item.partition("=")
+        if sep and name.startswith(VAR_PREFIX):
+            if value:
+                into[name] = value
+            else:
+                into.pop(name, None)
+
+
+def touch(t: Tracker, m: Message) -> Channel | None:
+    """The channel an event is about, created if this is the first we hear of it (we joined a
+    running PBX); ``None`` for events without a channel or for a channel already hung up."""
+    uid = m.get("Uniqueid")
+    if not isinstance(uid, str) or not uid:
+        return None
+    ch = t.channels.get(uid)
+    if ch is None:
+        if uid in t.gone:
+            return None
+        name = m.get("Channel")
+        if not isinstance(name, str):
+            return None
+        linkedid = m.get("Linkedid")
+        ch = open_channel(t, m, uid, name, linkedid if isinstance(linkedid, str) and linkedid else uid)
+    vars_raw = m.get("ChanVariable")
+    if vars_raw is not None:
+        read_vars(vars_raw, ch.vars)
+    num = m.get("CallerIDNum")
+    if isinstance(num, str) and num != _UNKNOWN:
+        ch.number = num
+        cname = m.get("CallerIDName")
+        if isinstance(cname, str) and cname != _UNKNOWN:
+            ch.cname = cname
+    return ch
+
+
+def open_channel(t: Tracker, m: Message, uid: str, name: str, linkedid: str) -> Channel:
+    ch = Channel(uid, name, linkedid)
+    state = m.get("ChannelStateDesc")
+    ch.state = state if isinstance(state, str) else ""
+    call = t.call_map.get(linkedid)
+    if call is None:
+        call = t.call_map[linkedid] = Call(linkedid, t.ts(m))
+        t.emit(CallStarted(
+            ts=call.started, linkedid=linkedid, channel=name,
+            caller_number=clean_number(m.get("CallerIDNum")),
+            caller_name=clean_number(m.get("CallerIDName")),
+        ))
+    call.channels[uid] = ch
+    t.channels[uid] = ch
+    return ch
+
+
+def call_vars(call: Call) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for ch in call.channels.values():
+        merged.update(ch.vars)
+    return merged
+
+
+def on_newchannel(t: Tracker, m: Message) -> None:
+    touch(t, m)
+
+
+def on_newstate(t: Tracker, m: Message) -> None:
+    ch = touch(t, m)
+    if ch is not None:
+        state = m.get("ChannelStateDesc")
+        if isinstance(state, str):
+            ch.state = state
+
+
+def on_channel_event(t: Tracker, m: Message) -> None:
+    touch(t, m)
+
+
+def on_varset(t: Tracker, m: Message) -> None:
+    var = m.get("Variable")
+    if not isinstance(var, str) or not var.startswith(VAR_PREFIX):
+        return
+    ch = touch(t, m)
+    if ch is not None:
+        value = m.get("Value")
+        if isinstance(value, str) and value:
+            ch.vars[var] = value
+        else:
+            ch.vars.pop(var, None)
+
+
+def on_dial_end(t: Tracker, m: Message) -> None:
+    touch(t, m)
+    status = m.get("DialStatus")
+    dest = m.get("DestUniqueid")
+    if status != "ANSWER" and isinstance(dest, str):
+        seg = t.member_channels.get(dest)
+        if seg is not None:
+            for interface, uid in list(seg.ringing.items()):
+                if uid == dest:
+                    t.stop_ringing(seg, interface)
+
+
+def on_bridge_enter(t: Tracker, m: Message) -> None:
+    ch = touch(t, m)
+    bridge = m.get("BridgeUniqueid")
+    if ch is not None and isinstance(bridge, str):
+        ch.bridge = bridge
+
+
+def on_bridge_leave(t: Tracker, m: Message) -> None:
+    uid = m.get("Uniqueid")
+    ch = t.channels.get(uid) if isinstance(uid, str) else None
+    if ch is not None and ch.bridge == m.get("BridgeUniqueid"):
+        ch.bridge = ""
+
+
+def on_hangup(t: Tracker, m: Message) -> None:
+    uid = m.get("Uniqueid")
+    if not isinstance(uid, str):
+        return
+    ch = t.channels.pop(uid, None)
+    t.remember_gone(uid)
+    seg = t.member_channels.pop(uid, None)
+    if seg is not None:
+        for interface, ring_uid in list(seg.ringing.items()):
+            if ring_uid == uid:
+                t.stop_ringing(seg, interface)
+        if seg.member_uid == uid and seg.state == TALKING:
+            t.release_member(seg, t.ts(m))
+    if ch is None:
+        return
+    call = t.call_map.get(ch.linkedid)
+    if call is None:
+        return
+    call.channels.pop(uid, None)
+    t.drop_caller(call, uid)
+    if not call.channels:
+        end_call(t, call, t.ts(m))
+
+
+def end_call(t: Tracker, call: Call, ts: float, reason: str = "") -> None:
+    t.call_map.pop(call.linkedid, None)
+    for uid in list(call.channels):
+        t.channels.pop(uid, None)
+        t.remember_gone(uid)
+        t.drop_caller(call, uid)
+    for seg in list(call.segments.values()):
+        t.close_segment(call, seg)
+    if not reason:
+        reason = call.reason or ("abandoned" if call.abandoned else "hangup")
+    t.emit(CallEnded(ts=ts, linkedid=call.linkedid, reason=reason, talk_time=call.talk_time,
+                     queue=call.queue, interface=call.interface))
+
+
+def on_blind_transfer(t: Tracker, m: Message) -> None:
+    if m.get("Result", "Success") != "Success":
+        return
+    linkedid = m.get("TransfereeLinkedid") or m.get("TransfererLinkedid")
+    if not isinstance(linkedid, str):
+        uid = m.get("TransfereeUniqueid")
+        ch = t.channels.get(uid) if isinstance(uid, str) else None
+        if ch is None:
+            return
+        linkedid = ch.linkedid
+    seg = t.member_channels.get(m.get("TransfererUniqueid", ""))  # type: ignore[arg-type]
+    exten, ctx = m.get("Extension", ""), m.get("Context", "")
+    t.emit(CallTransferred(
+        ts=t.ts(m), linkedid=linkedid, how="blind",
+        from_queue=seg.queue if seg else "", from_interface=seg.interface if seg else "",
+        target=f"{exten}@{ctx}" if exten else "",
+    ))
+
+
+def on_attended_transfer(t: Tracker, m: Message) -> None:
+    if m.get("Result", "Success") != "Success":
+        return
+    linkedid = m.get("OrigTransfererLinkedid") or m.get("TransfereeLinkedid")
+    if not isinstance(linkedid, str):
+        return
+    seg = t.member_channels.get(m.get("OrigTransfererUniqueid", ""))  # type: ignore[arg-type]
+    target = m.get("SecondTransfererConnectedLineNum") or m.get("TransferTargetChannel") or ""
+    t.emit(CallTransferred(
+        ts=t.ts(m), linkedid=linkedid, how="attended",
+        from_queue=seg.queue if seg else "", from_interface=seg.interface if seg else "",
+        target=clean_number(target),
+    ))

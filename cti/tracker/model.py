@@ -1,0 +1,160 @@
+"""The tracker's mutable inside (plain slotted classes) and the frozen views handed to readers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from state.events import MemberState
+
+DEVICE_STATUS = {
+    0: "unknown", 1: "not_in_use", 2: "in_use", 3: "busy", 4: "invalid",
+    5: "unavailable", 6: "ringing", 7: "ring_in_use", 8: "on_hold",
+}
+
+WAITING, LEFT, TALKING, RELEASED = "waiting", "left", "talking", "released"
+
+
+class Channel:
+    __slots__ = ("uniqueid", "name", "linkedid", "state", "number", "cname", "vars", "bridge")
+
+    def __init__(self, uniqueid: str, name: str, linkedid: str) -> None:
+        self.uniqueid = uniqueid
+        self.name = name
+        self.linkedid = linkedid
+        self.state = ""
+        self.number = ""
+        self.cname = ""
+        self.vars: dict[str, str] = {}
+        self.bridge = ""
+
+
+class Segment:
+    """One visit of a caller channel to one queue, from join to AgentComplete."""
+
+    __slots__ = (
+        "queue", "caller_uid", "linkedid", "channel", "state", "ringing", "interface",
+        "member_uid", "joined", "abandoned", "answered", "released", "transferred",
+    )
+
+    def __init__(self, queue: str, caller_uid: str, linkedid: str, channel: str, joined: float):
+        self.queue = queue
+        self.caller_uid = caller_uid
+        self.linkedid = linkedid
+        self.channel = channel
+        self.state = WAITING
+        self.ringing: dict[str, str] = {}  # interface -> member channel uniqueid
+        self.interface = ""
+        self.member_uid = ""
+        self.joined = joined
+        self.abandoned = False
+        self.answered = 0.0
+        self.released = 0.0
+        self.transferred = False
+
+
+class Call:
+    __slots__ = (
+        "linkedid", "started", "channels", "segments", "reason", "talk_time", "queue",
+        "interface", "abandoned",
+    )
+
+    def __init__(self, linkedid: str, started: float) -> None:
+        self.linkedid = linkedid
+        self.started = started
+        self.channels: dict[str, Channel] = {}
+        self.segments: dict[tuple[str, str], Segment] = {}
+        self.reason = ""
+        self.talk_time = 0.0
+        self.queue = ""
+        self.interface = ""
+        self.abandoned = False
+
+
+class Entry:
+    __slots__ = ("uniqueid", "channel", "linkedid", "position", "joined", "number", "cname")
+
+    def __init__(self, uniqueid: str, channel: str, linkedid: str, position: int, joined: float,
+                 number: str, cname: str) -> None:
+        self.uniqueid = uniqueid
+        self.channel = channel
+        self.linkedid = linkedid
+        self.position = position
+        self.joined = joined
+        self.number = number
+        self.cname = cname
+
+
+class Member:
+    __slots__ = ("state", "ringing_for", "talking_for")
+
+    def __init__(self, state: MemberState) -> None:
+        self.state = state
+        self.ringing_for = ""
+        self.talking_for = ""
+
+
+class Queue:
+    __slots__ = ("name", "entries", "members", "answered", "abandoned")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.entries: dict[str, Entry] = {}
+        self.members: dict[str, Member] = {}
+        self.answered = 0
+        self.abandoned = 0
+
+
+# --- frozen views -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    uniqueid: str
+    name: str
+    state: str
+    caller_number: str
+    bridge: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    linkedid: str
+    started: float
+    channels: tuple[ChannelView, ...]
+    vars: tuple[tuple[str, str], ...]
+    queue: str = ""
+    state: str = "active"  # active | queued | ringing | talking
+    interface: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    queue: str
+    uniqueid: str
+    channel: str
+    linkedid: str
+    position: int
+    caller_number: str
+    caller_name: str
+    joined: float
+    wait: float
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    state: MemberState
+    ringing_for: str = ""
+    talking_for: str = ""
+
+    @property
+    def interface(self) -> str:
+        return self.state.interface
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    name: str
+    entries: tuple[EntryView, ...]
+    members: tuple[MemberView, ...]
+    waiting: int
+    talking: int
+    answered: int
+    abandoned: int

@@ -1,0 +1,51 @@
+"""PBX-wide events: OriginateResponse, UserEvent, FullyBooted, Shutdown."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from state.events import OriginateResult, PbxBooted, PbxRestarting, UserEventReceived
+
+if TYPE_CHECKING:
+    from . import Message, Tracker
+
+# OriginateResponse Reason (AST_CONTROL_*): 4 answered, 5 busy, 8 congestion, 3 rang until the
+# Originate timeout, 1 hung up before answer, 0 no such extension / failed to dial.
+ORIGINATE_OUTCOMES = {4: "answered", 5: "busy", 8: "congestion", 3: "no_answer", 1: "failed",
+                      0: "failed"}
+
+_USER_EVENT_SKIP = frozenset({"Event", "Privilege", "Timestamp", "UserEvent", "ChanVariable"})
+
+
+def on_originate_response(t: Tracker, m: Message) -> None:
+    try:
+        code = int(m.get("Reason", "0"))  # type: ignore[arg-type]
+    except ValueError:
+        code = 0
+    uid = m.get("Uniqueid")
+    t.emit(OriginateResult(
+        ts=t.ts(m), action_id=str(m.get("ActionID") or ""),
+        outcome=ORIGINATE_OUTCOMES.get(code, "failed"), reason_code=code,
+        channel=str(m.get("Channel") or ""),
+        uniqueid=uid if isinstance(uid, str) and uid != "<unknown>" else "",
+    ))
+
+
+def on_user_event(t: Tracker, m: Message) -> None:
+    fields = {k: v for k, v in m.items()
+              if isinstance(v, str) and k not in _USER_EVENT_SKIP and not k.startswith("_")}
+    t.emit(UserEventReceived(ts=t.ts(m), name=str(m.get("UserEvent") or ""), fields=fields))
+
+
+def on_fully_booted(t: Tracker, m: Message) -> None:
+    # Not a reason to forget anything: cacofonisk drops its calls here and loses live calls.
+    # The connection layer answers a boot with a resync, which replaces the model.
+    try:
+        uptime = float(m.get("Uptime", "0"))  # type: ignore[arg-type]
+    except ValueError:
+        uptime = 0.0
+    t.emit(PbxBooted(ts=t.ts(m), uptime=uptime))
+
+
+def on_shutdown(t: Tracker, m: Message) -> None:
+    t.stale = True
+    t.emit(PbxRestarting(ts=t.ts(m), restart=str(m.get("Restart", "")).lower() == "true"))

@@ -1,0 +1,190 @@
+"""Typed, frozen domain events: what the rest of the server learns from the PBX.
+
+The tracker in ``cti/`` is the only producer; consumers (Redis, Socket.IO, history) never see raw AMI.
+Times are seconds (floats) in every event, whatever unit the PBX used on the wire.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: str
+    ts: float = Field(description="PBX Timestamp (epoch s) when present, else the injected clock.")
+
+
+class CallStarted(DomainEvent):
+    kind: Literal["call_started"] = "call_started"
+    linkedid: str
+    channel: str
+    caller_number: str = ""
+    caller_name: str = ""
+
+
+class CallOffered(DomainEvent):
+    """The caller joined a queue (QueueCallerJoin)."""
+
+    kind: Literal["call_offered"] = "call_offered"
+    queue: str
+    linkedid: str
+    channel: str
+    uniqueid: str
+    position: int
+    caller_number: str = ""
+    caller_name: str = ""
+    vars: dict[str, str] = Field(default_factory=dict)
+
+
+class AgentRinging(DomainEvent):
+    """A member's phone rings for a queue call: the screen-pop trigger."""
+
+    kind: Literal["agent_ringing"] = "agent_ringing"
+    queue: str
+    interface: str
+    member_name: str = ""
+    linkedid: str
+    channel: str
+    member_channel: str = ""
+    caller_number: str = ""
+    caller_name: str = ""
+    vars: dict[str, str] = Field(default_factory=dict)
+
+
+class AgentRingNoAnswer(DomainEvent):
+    kind: Literal["agent_ring_no_answer"] = "agent_ring_no_answer"
+    queue: str
+    interface: str
+    linkedid: str
+    ring_time: float = Field(description="Seconds (the wire carries milliseconds).")
+
+
+class CallAnswered(DomainEvent):
+    kind: Literal["call_answered"] = "call_answered"
+    queue: str
+    interface: str
+    member_name: str = ""
+    linkedid: str
+    channel: str
+    hold_time: float
+    ring_time: float
+
+
+class AgentCompleted(DomainEvent):
+    """The member's part of a queue call is over (AgentComplete)."""
+
+    kind: Literal["agent_completed"] = "agent_completed"
+    queue: str
+    interface: str
+    linkedid: str
+    reason: str
+    hold_time: float
+    talk_time: float
+
+
+class CallEnded(DomainEvent):
+    """The last channel of a call hung up (or the PBX no longer knows the call: reason 'lost')."""
+
+    kind: Literal["call_ended"] = "call_ended"
+    linkedid: str
+    reason: str = Field(description="caller | agent | transfer | abandoned | hangup | lost")
+    talk_time: float = 0.0
+    queue: str = ""
+    interface: str = ""
+
+
+class CallAbandoned(DomainEvent):
+    """QueueCallerAbandon: caller gave up, or Queue() timed out (Asterisk reports both alike)."""
+
+    kind: Literal["call_abandoned"] = "call_abandoned"
+    queue: str
+    linkedid: str
+    channel: str
+    position: int
+    wait: float
+
+
+class CallerLeftQueue(DomainEvent):
+    kind: Literal["caller_left_queue"] = "caller_left_queue"
+    queue: str
+    linkedid: str
+    channel: str
+
+
+class CallTransferred(DomainEvent):
+    kind: Literal["call_transferred"] = "call_transferred"
+    linkedid: str
+    how: str = Field(description="blind | attended | redirect")
+    from_queue: str = ""
+    from_interface: str = ""
+    target: str = Field("", description="exten@context, or the queue the caller was moved to")
+
+
+class MemberState(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    queue: str
+    interface: str
+    name: str = ""
+    state_interface: str = ""
+    membership: str = ""
+    penalty: int = 0
+    status: int = 0
+    status_text: str = "unknown"
+    paused: bool = False
+    paused_reason: str = ""
+    in_call: bool = False
+    calls_taken: int = 0
+    last_call: float = 0.0
+
+
+class MemberAdded(DomainEvent):
+    kind: Literal["member_added"] = "member_added"
+    member: MemberState
+
+
+class MemberRemoved(DomainEvent):
+    kind: Literal["member_removed"] = "member_removed"
+    queue: str
+    interface: str
+
+
+class MemberStateChanged(DomainEvent):
+    kind: Literal["member_state_changed"] = "member_state_changed"
+    member: MemberState
+
+
+class OriginateResult(DomainEvent):
+    kind: Literal["originate_result"] = "originate_result"
+    action_id: str
+    outcome: str = Field(description="answered | busy | congestion | no_answer | failed")
+    reason_code: int
+    channel: str = ""
+    uniqueid: str = ""
+
+
+class UserEventReceived(DomainEvent):
+    kind: Literal["user_event"] = "user_event"
+    name: str
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class PbxRestarting(DomainEvent):
+    kind: Literal["pbx_restarting"] = "pbx_restarting"
+    restart: bool
+
+
+class PbxBooted(DomainEvent):
+    kind: Literal["pbx_booted"] = "pbx_booted"
+    uptime: float = 0.0
+
+
+AnyDomainEvent = Annotated[
+    Union[
+        CallStarted, CallOffered, AgentRinging, AgentRingNoAnswer, CallAnswered, AgentCompleted,
+        CallEnded, CallAbandoned, CallerLeftQueue, CallTransferred, MemberAdded, MemberRemoved,
+        MemberStateChanged, OriginateResult, UserEventReceived, PbxRestarting, PbxBooted,
+    ],
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,124 @@
+"""Tracker behaviour on streams that are late, out of order, broken or unknown.
+
+Events are taken from the 01_answered recording and reordered or altered, never made up.
+"""
+from __future__ import annotations
+
+import inspect
+
+from cti.snapshot import PbxSnapshot
+from cti.tracker import HANDLERS, Tracker
+
+from .replay import FakeClock, messages, recorded, run
+
+MSGS = messages(recorded("01_answered"))
+
+
+def first(event: str, **match):
+    return next(m for m in MSGS if m.get("Event") == event
+                and all(m.get(k) == v for k, v in match.items()))
+
+
+def until_event(event: str) -> list:
+    i = next(i for i, m in enumerate(MSGS) if m.get("Event") == event)
+    return MSGS[:i + 1]
+
+
+def test_when_tracker_is_inspected_then_apply_is_synchronous_and_table_is_complete():
+    assert not inspect.iscoroutinefunction(Tracker.apply)
+    for name in ("Newchannel", "Hangup", "QueueCallerJoin", "AgentCalled", "AgentComplete",
+                 "QueueMemberPause", "QueueMemberPaused", "OriginateResponse", "Shutdown"):
+        assert name in HANDLERS
+
+
+def test_when_hangup_arrives_for_unknown_channel_then_nothing_happens():
+    tracker, events = run([first("Hangup", Cause="16")])
+    assert events == [] and tracker.calls() == () and tracker.rejected == 0
+
+
+def test_when_bridge_leave_comes_before_bridge_enter_then_no_state_is_invented():
+    leave = first("BridgeLeave")
+    tracker, events = run([leave])
+    # a BridgeLeave for an unknown channel does not create the channel
+    assert tracker.channels == {} and events == []
+
+
+def test_when_agent_complete_arrives_after_the_call_ended_then_nothing_is_resurrected():
+    complete = first("AgentComplete")
+    tracker, events = run(MSGS + [complete])
+    assert tracker.calls() == () and tracker.late_events == 1
+    assert [e.kind for e in events].count("agent_completed") == 1
+
+
+def test_when_agent_complete_lacks_caller_fields_then_it_is_matched_by_member_channel():
+    complete = {k: v for k, v in first("AgentComplete").items()
+                if not k.startswith(("Channel", "Uniqueid", "Linkedid", "CallerID", "ChanVar"))}
+    msgs = [complete if m.get("Event") == "AgentComplete" else m for m in MSGS]
+    tracker, events = run(msgs)
+    done = [e for e in events if e.kind == "agent_completed"]
+    assert [(e.interface, e.reason, e.linkedid) for e in done] == [
+        ("Local/1001@agents/n", "caller", "1795332795.0")]
+    assert tracker.calls() == ()
+
+
+def test_when_stream_starts_mid_call_then_channels_are_adopted_and_cleaned_up():
+    start = next(i for i, m in enumerate(MSGS) if m.get("Event") == "AgentConnect")
+    tracker, events = run(MSGS[start:])
+    assert tracker.calls() == () and tracker.channels == {}
+    assert [e.kind for e in events if e.kind == "call_ended"] == ["call_ended"]
+
+
+def test_when_events_are_unknown_or_fields_garbled_then_they_are_counted_not_fatal():
+    join = dict(first("QueueCallerJoin"))
+    join["Position"] = "not-a-number"
+    status = dict(first("QueueMemberStatus"))
+    status["Status"] = ["2", "3"]
+    weird = [{"Event": "SomethingNew", "Foo": "bar"}, {"Response": "Success"}, {}, {"Event": 5}]
+    tracker, events = run(until_event("OriginateResponse") + weird + [join, status])
+    assert tracker.ignored >= 4
+    offered = [e for e in events if e.kind == "call_offered"]
+    assert offered and offered[0].position == 0
+
+
+def test_when_call_is_live_then_snapshot_views_are_immutable_and_current():
+    tracker, _ = run(until_event("AgentConnect"))
+    (call,) = tracker.calls()
+    assert call.state == "talking" and call.queue == "support"
+    assert dict(call.vars) == {"CCS_ACCOUNT": "100200300401", "CCS_INTENT": "readings"}
+    q = tracker.queue("support")
+    assert (q.waiting, q.talking, q.answered) == (0, 1, 1)
+    try:
+        q.waiting = 5  # type: ignore[misc]
+    except AttributeError:
+        pass
+    assert tracker.queue("support").waiting == 0
+    anna = next(m for m in q.members if m.interface == "Local/1001@agents/n")
+    assert anna.talking_for == "1795332795.0"
+
+
+def test_when_caller_waits_then_entry_shows_position_and_wait():
+    i = next(i for i, m in enumerate(MSGS) if m.get("Event") == "QueueCallerJoin")
+    tracker, _ = run(MSGS[: i + 2])
+    (entry,) = tracker.queue("support").entries
+    assert entry.position == 1 and entry.caller_number == "+79120000001"
+    assert entry.wait >= 0
+
+
+def test_when_link_is_lost_then_model_is_kept_but_stale_until_resync():
+    tracker, _ = run(until_event("AgentConnect"))
+    tracker.on_link_lost()
+    assert tracker.status()["stale"] is True and len(tracker.calls()) == 1
+    changes = tracker.resync(PbxSnapshot.from_messages([
+        {"Event": "CoreShowChannelsComplete", "EventList": "Complete", "ListItems": "0"}]))
+    assert [(e.kind, e.reason) for e in changes] == [("call_ended", "lost")]
+    assert tracker.calls() == () and tracker.status()["stale"] is False
+    assert tracker.queue("support").talking == 0
+
+
+def test_when_no_timestamp_then_injected_clock_is_used():
+    clock = FakeClock()
+    clock.t = 42.0
+    events = []
+    tracker = Tracker(events.append, clock=clock)
+    tracker.apply(first("FullyBooted"))
+    assert events[0].ts == 42.0

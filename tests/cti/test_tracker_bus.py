@@ -1,0 +1,54 @@
+"""The in-process event bus (cti/bus.py)."""
+from __future__ import annotations
+
+import asyncio
+
+from cti.bus import EventBus
+from cti.tracker import Tracker
+
+from .replay import messages, recorded
+
+
+async def test_when_subscriber_is_slow_then_oldest_events_are_dropped_and_counted():
+    bus: EventBus[int] = EventBus(maxsize=3)
+    sub = bus.queue()
+    for i in range(10):
+        bus.publish(i)
+    assert sub.dropped == 7
+    got = [await sub.__anext__() for _ in range(3)]
+    assert got == [7, 8, 9]
+    sub.close()
+
+
+async def test_when_tracker_publishes_then_async_subscriber_receives_in_order():
+    bus = EventBus()
+    sub = bus.queue()
+    seen = []
+    unsubscribe = bus.subscribe(seen.append)
+    tracker = Tracker(bus.publish)
+
+    async def consume():
+        return [e async for e in sub]
+
+    task = asyncio.create_task(consume(), name="consume")
+    for m in messages(recorded("01_answered")):
+        tracker.apply(m)
+    sub.close()
+    got = await task
+    assert got == seen and got[-1].kind == "member_state_changed"
+    unsubscribe()
+    bus.publish(got[0])
+    assert len(seen) == len(got)
+
+
+def test_when_a_callback_raises_then_other_subscribers_still_get_the_event():
+    bus: EventBus[str] = EventBus()
+    seen = []
+
+    def broken(_e):
+        raise RuntimeError("consumer bug")
+
+    bus.subscribe(broken)
+    bus.subscribe(seen.append)
+    bus.publish("x")
+    assert seen == ["x"] and bus.status()["callback_errors"] == 1
