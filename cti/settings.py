@@ -23,3 +23,5 @@ class SimulatorSettings(BaseModel):
     port: int = Field(0, description="Port of the PBX simulator (0: any free port).")
     username: str = Field("ccs", description="AMI user the simulator accepts.")
     secret: SecretStr = Field(SecretStr("ccs-demo"), description="AMI secret the simulator accepts.")
+    time_scale: float = Field(
+        1.0, gt=0, description="Wall seconds per PBX second (0.1: the PBX runs 10x faster).")

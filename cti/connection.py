@@ -1,0 +1,394 @@
+"""The AMI link to one PBX, on panoramisk's Manager and AMIProtocol.
+
+What panoramisk 1.4 does not do and this module adds (each covered by a test over real TCP):
+- reconnect forever with exponential backoff + jitter after any loss (reset, Shutdown, failed
+  login, silence), logging a refused login once per streak;
+- a watchdog: Ping every `ping_interval`, close the link if no Pong within `ping_timeout`
+  (panoramisk's own keep-alive never looks at the reply);
+- actions pending when the link drops fail with LinkLost instead of being re-sent on the next
+  FullyBooted (a re-sent Originate would dial the consumer twice);
+- events are handed over synchronously in wire order (no ensure_future per callback), never raise,
+  and are held back while a resync runs, then released in order;
+- UTF-8 is decoded incrementally (a Cyrillic name split across TCP reads stays intact) and an
+  unterminated frame larger than `max_frame` is dropped instead of growing memory.
+"""
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.actions import Action
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
+
+from cti.errors import ActionTimeout, CtiError, LinkLost, LoginRefused, NotConnected
+from cti.resync import ResyncResult, collect_snapshot
+from cti.settings import AmiSettings
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[dict[str, Any]], None]
+ResyncHandler = Callable[[ResyncResult], Awaitable[None] | None]
+
+
+def _one_line(value: Any) -> Any:
+    # A line break inside a value would let text (an agent's pause reason...) inject AMI headers.
+    if isinstance(value, (list, tuple)):
+        return [_one_line(v) for v in value]
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+class _Protocol(AMIProtocol):
+    max_frame = 4 << 20
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._text = ""
+        self.discarded_frames = 0
+        self.last_rx = time.monotonic()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_rx = time.monotonic()
+        self._text += self._decoder.decode(data)
+        frames = self._text.split("\r\n\r\n")
+        self._text = frames.pop()
+        if len(self._text) > self.max_frame:
+            log.warning("AMI frame over %d bytes without terminator dropped", self.max_frame)
+            self._text = ""
+            self.discarded_frames += 1
+        for raw in frames:
+            try:
+                self._handle_frame(raw.strip())
+            except Exception:  # malformed input must never end the reader
+                self.discarded_frames += 1
+                log.exception("AMI frame could not be handled (%d bytes)", len(raw))
+
+    def _handle_frame(self, raw: str) -> None:
+        # Events are parsed into plain dicts (wire order, a repeated key becomes a list): building
+        # panoramisk's case-insensitive Message per event costs ~6x more. Answers to actions
+        # still go through panoramisk's Message and response matching.
+        if raw.startswith(("Response: Follows", "Response: Fail")):
+            message = Message.from_line(raw)
+            if message is not None:
+                self.handle_message(message)
+            return
+        fields: dict[str, Any] = {}
+        for line in raw.split("\r\n"):
+            key, sep, value = line.partition(": ")
+            if not sep:
+                continue
+            if key in fields:
+                prev = fields[key]
+                fields[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+            else:
+                fields[key] = value
+        action_id = fields.get("ActionID")
+        if "Response" in fields or (action_id is not None and action_id in self.responses):
+            self.handle_message(Message(fields))
+        elif "Event" in fields:
+            if fields["Event"] == "Shutdown":
+                self.connection_lost(None)
+            self.factory.dispatch(fields)
+
+    def close(self) -> None:
+        # panoramisk would queue unanswered actions for re-sending; the connection fails them.
+        self.responses.clear()
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
+
+
+class _Manager(Manager):
+    """panoramisk's Manager with its own connect/ping/dispatch machinery switched off."""
+
+    def __init__(self, owner: AmiConnection, **config: Any) -> None:
+        super().__init__(**config)
+        self._owner = owner
+        self.callbacks.clear()
+        self.patterns.clear()
+
+    def dispatch(self, event: Any) -> list[str]:
+        self._owner._dispatch(event)
+        return []
+
+    def connection_lost(self, exc: Any) -> None:
+        self._owner._link_lost(exc)
+
+
+class AmiConnection:
+    max_buffered = 200_000  # live events held back during one resync
+    def __init__(self, settings: AmiSettings, *, on_event: EventHandler,
+                 on_resync: ResyncHandler | None = None,
+                 on_link_lost: Callable[[], None] | None = None,
+                 host: str | None = None, port: int | None = None) -> None:
+        self.settings = settings
+        self.host = host or settings.host or "127.0.0.1"
+        self.port = port or settings.port
+        self._on_event = on_event
+        self._on_resync = on_resync
+        self._on_link_lost = on_link_lost
+        self._manager = _Manager(self, host=self.host, port=self.port, encoding="utf8",
+                                 forgetable_actions=("ping", "login"))
+        self._protocol: _Protocol | None = None
+        self._lost: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._pending: dict[str, Action] = {}
+        self._originates: dict[str, asyncio.Future[Message]] = {}
+        self._buffer: list[Mapping[str, Any]] | None = None
+        self._resync_task: asyncio.Task | None = None
+        self._resync_again = False
+        self._login_resync_started = False
+        self.ready = asyncio.Event()
+        self.connected = False
+        self.logged_in = False
+        self.reconnects = 0
+        self.resyncs = 0
+        self.events_received = 0
+        self.buffer_overflows = 0
+        self.last_resync: float | None = None
+        self.last_pong: float | None = None
+        self.last_login_error: str | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ami-connection")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._protocol is not None:
+            self._protocol.close()
+        self._fail_pending(LinkLost("connection stopped"))
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until logged in and the first resync has been handed over."""
+        async with asyncio.timeout(timeout):
+            await self.ready.wait()
+
+    def status(self) -> dict[str, Any]:
+        horizon = self.settings.ping_interval + self.settings.ping_timeout
+        stale = not self.logged_in or (self.last_pong is not None
+                                       and time.monotonic() - self.last_pong > 2 * horizon)
+        return {"connected": self.connected, "logged_in": self.logged_in,
+                "last_resync": self.last_resync, "reconnects": self.reconnects,
+                "resyncs": self.resyncs, "stale": stale, "last_login_error": self.last_login_error}
+
+    async def _run(self) -> None:
+        failures = 0
+        refused_logged = False
+        while True:
+            try:
+                await self._session()
+                failures = 0
+            except LoginRefused as exc:
+                failures += 1
+                if not refused_logged:  # once per streak: a wrong secret must not flood the log
+                    log.error("AMI login refused by %s:%s: %s", self.host, self.port, exc)
+                    refused_logged = True
+            except (OSError, TimeoutError, CtiError) as exc:
+                failures += 1
+                level = logging.WARNING if failures == 1 else logging.DEBUG  # once per streak
+                log.log(level, "AMI link to %s:%s failed: %s", self.host, self.port,
+                        type(exc).__name__)
+            except Exception:  # the reconnect loop must outlive any bug below it
+                failures += 1
+                log.exception("AMI session failed unexpectedly")
+            else:
+                refused_logged = False
+            self.reconnects += 1
+            base = min(self.settings.reconnect_max, self.settings.reconnect_min * 2 ** min(failures, 16))
+            await asyncio.sleep(base * random.uniform(0.5, 1.0))
+
+    async def _session(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._lost = asyncio.Event()
+        async with asyncio.timeout(self.settings.action_timeout):
+            _, protocol = await loop.create_connection(_Protocol, self.host, self.port)
+        assert isinstance(protocol, _Protocol)
+        protocol.factory = self._manager
+        protocol.encoding = "utf8"
+        protocol.log = log
+        self._protocol = protocol
+        self._manager.protocol = protocol
+        self.connected = True
+        watchdog: asyncio.Task | None = None
+        self._login_resync_started = False
+        try:
+            login = await self.send({"Action": "Login", "Username": self.settings.username,
+                                     "Secret": self.settings.secret.get_secret_value(),
+                                     "Events": "on"})
+            if not login.success:
+                self.last_login_error = str(login.get("Message", "refused"))
+                raise LoginRefused(self.last_login_error)
+            self.last_login_error = None
+            self.logged_in = True
+            log.info("AMI logged in to %s:%s", self.host, self.port)
+            self.last_pong = time.monotonic()
+            watchdog = loop.create_task(self._watchdog(protocol))
+            self._login_resync_started = True
+            self._start_resync()
+            await self._lost.wait()
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            protocol.close()
+            self._link_lost(None)
+
+    def _link_lost(self, exc: Any) -> None:
+        if not self.connected:
+            return
+        if self.logged_in:
+            log.warning("AMI link to %s:%s lost; reconnecting", self.host, self.port)
+        self.connected = False
+        self.logged_in = False
+        self.ready.clear()
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+            self._resync_task = None
+        self._buffer = None
+        self._fail_pending(LinkLost("AMI link lost before the answer"))
+        if self._lost is not None:
+            self._lost.set()
+        if self._on_link_lost is not None:
+            try:
+                self._on_link_lost()
+            except Exception:
+                log.exception("link-lost handler failed")
+
+    def _fail_pending(self, error: Exception) -> None:
+        pending, self._pending = self._pending, {}
+        for action in pending.values():
+            if not action.future.done():
+                action.future.set_exception(error)
+        originates, self._originates = self._originates, {}
+        for future in originates.values():
+            if not future.done():
+                future.set_exception(error)
+        self._manager.awaiting_actions.clear()
+
+    # -- actions --------------------------------------------------------------------------
+    async def send(self, fields: Mapping[str, Any], *, timeout: float | None = None,
+                   as_list: bool | None = False) -> Any:
+        """Send one action; its answer (a Message, or the list for event-list actions)."""
+        protocol = self._protocol
+        logging_in = str(fields.get("Action", "")).lower() == "login"
+        if protocol is None or protocol.closed or not self.connected or not (self.logged_in or logging_in):
+            raise NotConnected("AMI link is down")
+        action = Action({key: _one_line(value) for key, value in fields.items()}, as_list=as_list)
+        self._pending[action.id] = action
+        action.future.add_done_callback(lambda _f, key=action.id: self._pending.pop(key, None))
+        protocol.send(action, as_list=as_list)
+        try:
+            async with asyncio.timeout(timeout or self.settings.action_timeout):
+                return await asyncio.shield(action.future)
+        except TimeoutError:
+            protocol.responses.pop(action.id, None)
+            action.future.cancel()
+            raise ActionTimeout(f"{fields.get('Action')} got no answer") from None
+
+    def expect_originate(self, action_id: str) -> asyncio.Future[Message]:
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._originates[action_id] = future
+        future.add_done_callback(lambda _f: self._originates.pop(action_id, None))
+        return future
+
+    async def _watchdog(self, protocol: _Protocol) -> None:
+        while not protocol.closed:
+            await asyncio.sleep(self.settings.ping_interval)
+            sent = time.monotonic()
+            ping = asyncio.ensure_future(self.send({"Action": "Ping"}, timeout=self.settings.action_timeout))
+            try:
+                while True:
+                    done, _ = await asyncio.wait({ping}, timeout=self.settings.ping_timeout)
+                    if done:
+                        ping.result()
+                        self.last_pong = time.monotonic()
+                        break
+                    # A Pong queued behind a burst of events is late, not lost: only silence counts.
+                    if protocol.last_rx < sent or time.monotonic() - protocol.last_rx > self.settings.ping_timeout:
+                        log.warning("AMI silent for %.1fs: closing the link", self.settings.ping_timeout)
+                        protocol.transport.abort()
+                        return
+            except ActionTimeout:
+                log.warning("AMI Ping unanswered: closing the link")
+                protocol.transport.abort()
+                return
+            except (LinkLost, NotConnected):
+                return
+            finally:
+                if not ping.done():
+                    ping.cancel()
+
+    # -- events and resync ----------------------------------------------------------------
+    def _dispatch(self, message: Mapping[str, Any]) -> None:
+        try:
+            self.events_received += 1
+            name = message.get("Event", "")
+            if name == "OriginateResponse":
+                future = self._originates.get(message.get("ActionID", ""))
+                if future is not None and not future.done():
+                    future.set_result(message)
+            elif name == "FullyBooted":
+                self._on_fully_booted(message)
+            if self._buffer is not None:
+                if len(self._buffer) >= self.max_buffered:
+                    # Too much happened during the resync: drop it, take a fresh snapshot after.
+                    self._buffer.clear()
+                    self._resync_again = True
+                    self.buffer_overflows += 1
+                self._buffer.append(message)
+            else:
+                self._on_event(message)
+        except Exception:  # a handler bug must not stop the reader
+            log.exception("AMI event handler failed on %s", message.get("Event"))
+
+    def _on_fully_booted(self, message: Mapping[str, Any]) -> None:
+        # Asterisk echoes FullyBooted right after a Login on a booted PBX: the login's own resync
+        # covers it. A FullyBooted after that is a real boot (restart): resync again.
+        if not self._login_resync_started:
+            return
+        self._start_resync()
+
+    def _start_resync(self) -> None:
+        if self._resync_task is not None and not self._resync_task.done():
+            self._resync_again = True
+            return
+        self._buffer = []
+        self._resync_task = asyncio.get_running_loop().create_task(self._resync())
+
+    async def _resync(self) -> None:
+        while True:
+            self._resync_again = False
+            try:
+                result = await collect_snapshot(self.send, self.settings.action_timeout)
+                if self._on_resync is not None:
+                    outcome = self._on_resync(result)
+                    if asyncio.iscoroutine(outcome):
+                        await outcome
+            except (LinkLost, NotConnected):
+                return
+            except Exception:
+                log.exception("AMI resync failed; closing the link to start over")
+                if self._protocol is not None:
+                    self._protocol.transport.abort()
+                return
+            if not self._resync_again:
+                break
+        self.resyncs += 1
+        self.last_resync = time.time()
+        buffered, self._buffer = self._buffer or [], None
+        for message in buffered:
+            try:
+                self._on_event(message)
+            except Exception:
+                log.exception("AMI event handler failed on %s", message.get("Event"))
+        self.ready.set()

@@ -1,0 +1,7 @@
+"""PBX simulator: a fake Asterisk 22 speaking AMI over TCP, for tests, benchmarks and the demo."""
+from cti.simulator.pbx import CalleeBehaviour, Pbx, PbxConfig
+from cti.simulator.queues import AgentBehaviour, MemberConfig, QueueConfig
+from cti.simulator.server import Simulator
+
+__all__ = ["AgentBehaviour", "CalleeBehaviour", "MemberConfig", "Pbx", "PbxConfig", "QueueConfig",
+           "Simulator"]

@@ -1,0 +1,226 @@
+"""Originate, Hangup and Redirect in the simulated PBX, plus the inbound-caller entry point.
+
+Originate into `Local/<queue>@ccs-in` starts a caller who runs the IVR and then Queue() (how the
+recordings made their callers); into `Local/<number>@ccs-callee` it dials a consumer whose
+behaviour comes from PbxConfig.callees, and on answer the robot context sends UserEvent CcsOutcome.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+
+from cti.simulator import wire
+from cti.simulator.calls import (dial, hangup, hangup_request, local_bridge, new_channel,
+                                 new_state, visit_queue, wait_any)
+from cti.simulator.channels import CHANNEL_VARS, Channel
+from cti.simulator.pbx import Action, Pbx, Reply
+
+_CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
+FAILURE_REASON = {"busy": (5, 17, "BUSY", 7), "congestion": (8, 34, "CONGESTION", 7)}
+
+
+def parse_callerid(value: str) -> tuple[str, str]:
+    match = _CALLERID.match(value)
+    if match:
+        return match.group(2), match.group(1).strip() or match.group(2)
+    return value or "<unknown>", value or "<unknown>"
+
+
+def _variables(action: Action) -> dict[str, str]:
+    out = {}
+    for item in wire.every(action, "Variable"):
+        for part in item.split(","):
+            key, sep, value = part.partition("=")
+            if sep:
+                out[key.strip()] = value
+    return out
+
+
+def originate(pbx: Pbx, action: Action, reply: Reply, tasks: set[asyncio.Task]) -> None:
+    aid = wire.first(action, "ActionID") or None
+    pbx.originates.append(action)
+    dest = wire.first(action, "Channel")
+    exten, _, context = dest.removeprefix("Local/").partition("@")
+    if not dest.startswith("Local/") or not exten or not context:
+        reply(wire.response(aid, "Originate failed", "Error"))
+        return
+    is_async = wire.first(action, "Async").lower() in ("true", "yes", "1")
+    if is_async:
+        reply(wire.response(aid, "Originate successfully queued"))
+    coro = _run(pbx, action, aid, exten, context, None if is_async else reply)
+    task = asyncio.get_running_loop().create_task(coro)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _run(pbx: Pbx, action: Action, aid: str | None, exten: str, context: str,
+               sync_reply: Reply | None) -> None:
+    cid_num, cid_name = parse_callerid(wire.first(action, "CallerID"))
+    variables = _variables(action)
+    one, two = pbx.factory.local_pair(exten, context)
+    one.variables.update({k: v for k, v in variables.items()})
+    new_channel(pbx, one)
+    new_channel(pbx, two)
+    for ch in (one, two):
+        ch.cid_num = ch.conn_num = cid_num
+        ch.cid_name = ch.conn_name = cid_name
+    known = context == "ccs-in" and exten in pbx.queues
+    callee = pbx.config.callees.get(exten, pbx.config.default_callee)
+    if (context == "ccs-in" and not known) or (context == "ccs-callee" and callee.outcome == "nosuchexten") \
+            or context not in ("ccs-in", "ccs-callee"):
+        hangup(pbx, two, 0)
+        hangup(pbx, one, 0)
+        _respond_failure(pbx, action, aid, 0, sync_reply)
+        return
+    local_bridge(pbx, one, two)
+    dial(pbx, "DialBegin", None, one, [("DialString", f"{exten}@{context}")])
+    if context == "ccs-in":
+        await _inbound(pbx, action, aid, one, two, exten, variables, sync_reply)
+    else:
+        await _callee(pbx, action, aid, one, two, callee, sync_reply)
+
+
+def _respond_failure(pbx: Pbx, action: Action, aid: str | None, reason: int,
+                     sync_reply: Reply | None) -> None:
+    cid_num, cid_name = parse_callerid(wire.first(action, "CallerID"))
+    body = [("ActionID", aid or ""), ("Response", "Failure"), ("Channel", wire.first(action, "Channel")),
+            *_target(action), ("Reason", str(reason)), ("Uniqueid", "<unknown>"),
+            ("CallerIDNum", cid_num), ("CallerIDName", cid_name)]
+    pbx.emit("OriginateResponse", "call,all", body)
+    if sync_reply is not None:
+        sync_reply(wire.response(aid, "Originate failed", "Error"))
+
+
+def _target(action: Action) -> list[tuple[str, str]]:
+    if wire.first(action, "Application"):
+        return [("Application", wire.first(action, "Application")), ("Data", wire.first(action, "Data"))]
+    return [("Context", wire.first(action, "Context")), ("Exten", wire.first(action, "Exten"))]
+
+
+def _respond_success(pbx: Pbx, action: Action, aid: str | None, one: Channel,
+                     sync_reply: Reply | None) -> None:
+    body = [("ActionID", aid or ""), ("Response", "Success"), ("Channel", one.name),
+            *_target(action), ("Reason", "4"), ("Uniqueid", one.uniqueid),
+            ("CallerIDNum", one.cid_num), ("CallerIDName", one.cid_name)]
+    # Asterisk names the originated channel inside the key of each variable line.
+    body += [(f"ChanVariable({one.name})", f"{k}={one.variables.get(k, '')}") for k in CHANNEL_VARS]
+    pbx.emit("OriginateResponse", "call,all", body)
+    if sync_reply is not None:
+        sync_reply(wire.response(aid, "Originate successfully queued"))
+
+
+async def _inbound(pbx: Pbx, action: Action, aid: str | None, one: Channel, two: Channel,
+                   queue_name: str, variables: dict[str, str], sync_reply: Reply | None) -> None:
+    new_state(pbx, two, 6)
+    new_state(pbx, one, 6)
+    dial(pbx, "DialEnd", None, one, [("DialStatus", "ANSWER")])
+    _respond_success(pbx, action, aid, one, sync_reply)
+    patience = float(wire.first(action, "Data") or "60")
+    qtimeout = float(variables.get("QTIMEOUT") or 0)
+    await run_caller(pbx, queue_name, one, two, patience, qtimeout,
+                     variables.get("IVR_ACCOUNT", ""), variables.get("IVR_INTENT", ""))
+
+
+async def run_caller(pbx: Pbx, queue_name: str, one: Channel, two: Channel, patience: float,
+                     qtimeout: float, account: str, intent: str) -> None:
+    """The answered caller pair: `one` waits `patience` s (the phone), `two` runs IVR + Queue()."""
+    answered = pbx.clock.now()
+    one.application, one.app_data = "Wait", str(patience)
+    gone_at = answered + patience
+    if await wait_any(pbx, answered + pbx.config.ivr_seconds, one.hangup, two.hangup):
+        hangup(pbx, two, 16)
+        hangup(pbx, one, 16)
+        return
+    two.variables.update(CCS_ACCOUNT=account, CCS_INTENT=intent)
+    two.priority = 6
+    queue = pbx.queues[queue_name]
+    joined = pbx.clock.now()
+    timeout_at = joined + qtimeout if qtimeout > 0 else math.inf
+    await visit_queue(pbx, queue, one, two, gone_at, timeout_at)
+    if pbx.factory.find(two.name) is not None:  # Queue() timed out: the dialplan hangs up.
+        await wait_any(pbx, gone_at, one.hangup, two.hangup)
+        hangup_request(pbx, two, 16)
+        hangup(pbx, two, 16)
+        hangup(pbx, one, 16)
+
+
+async def inbound_call(pbx: Pbx, queue_name: str, cid_num: str, cid_name: str, *, patience: float,
+                       qtimeout: float = 0.0, account: str = "", intent: str = "") -> None:
+    """A caller dialling in (scenario driver): same events as the Originate-made callers."""
+    one, two = pbx.factory.local_pair(queue_name, "ccs-in")
+    new_channel(pbx, one)
+    new_channel(pbx, two)
+    for ch in (one, two):
+        ch.cid_num = ch.conn_num = cid_num
+        ch.cid_name = ch.conn_name = cid_name
+    local_bridge(pbx, one, two)
+    new_state(pbx, two, 6)
+    new_state(pbx, one, 6)
+    await run_caller(pbx, queue_name, one, two, patience, qtimeout, account, intent)
+
+
+async def _callee(pbx: Pbx, action: Action, aid: str | None, one: Channel, two: Channel,
+                  callee, sync_reply: Reply | None) -> None:
+    if callee.outcome in FAILURE_REASON:
+        reason, cause, status, state = FAILURE_REASON[callee.outcome]
+        new_state(pbx, two, state)
+        _respond_failure(pbx, action, aid, reason, sync_reply)
+        dial(pbx, "DialEnd", None, one, [("DialStatus", status)])
+        hangup_request(pbx, two, 0)
+        hangup_request(pbx, two, 16, soft=True)
+        hangup(pbx, one, 0)
+        hangup(pbx, two, cause)
+        return
+    new_state(pbx, one, 5)
+    dial(pbx, "DialState", None, one, [("DialStatus", "RINGING")])
+    timeout = float(wire.first(action, "Timeout") or "30000") / 1000
+    answer_at = pbx.clock.now() + (callee.answer_after if callee.outcome == "answer" else math.inf)
+    deadline = min(answer_at, pbx.clock.now() + timeout)
+    await wait_any(pbx, deadline, one.hangup, two.hangup)
+    if pbx.clock.now() < answer_at:
+        hangup_request(pbx, two, 19)
+        _respond_failure(pbx, action, aid, 3, sync_reply)
+        hangup_request(pbx, two, 16, soft=True)
+        hangup(pbx, two, 19)
+        hangup(pbx, one, 19)
+        return
+    new_state(pbx, two, 6)
+    new_state(pbx, one, 6)
+    dial(pbx, "DialEnd", None, one, [("DialStatus", "ANSWER")])
+    one.context, one.exten, one.priority = wire.first(action, "Context"), wire.first(action, "Exten"), 3
+    _respond_success(pbx, action, aid, one, sync_reply)
+    if await wait_any(pbx, pbx.clock.now() + callee.listen, one.hangup, two.hangup):
+        cause = 16
+    else:
+        attempt = one.variables.get("CCS_ATTEMPT", "0")
+        pbx.emit("UserEvent", "user,all", [*one.snapshot(), ("UserEvent", "CcsOutcome"),
+                                           ("Attempt", attempt), ("Result", callee.result)])
+        cause = 16
+    hangup_request(pbx, one, 16, soft=True)
+    hangup_request(pbx, two, 16)
+    hangup(pbx, one, cause)
+    hangup_request(pbx, two, 16, soft=True)
+    hangup(pbx, two, cause)
+
+
+def hangup_action(pbx: Pbx, action: Action, reply: Reply) -> None:
+    aid = wire.first(action, "ActionID") or None
+    channel = pbx.factory.find(wire.first(action, "Channel"))
+    if channel is None:
+        reply(wire.response(aid, "No such channel", "Error"))
+        return
+    reply(wire.response(aid, "Channel Hungup"))
+    channel.hangup.set()
+
+
+def redirect_action(pbx: Pbx, action: Action, reply: Reply) -> None:
+    """Only the hang-up half of a Redirect is modelled: the channel leaves what it was doing."""
+    aid = wire.first(action, "ActionID") or None
+    channel = pbx.factory.find(wire.first(action, "Channel"))
+    if channel is None:
+        reply(wire.response(aid, "Channel specified does not exist", "Error"))
+        return
+    channel.redirect_to = (wire.first(action, "Context"), wire.first(action, "Exten"))
+    reply(wire.response(aid, "Redirect successful"))
+    channel.hangup.set()

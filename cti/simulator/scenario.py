@@ -1,0 +1,71 @@
+"""Scenario driver: callers arriving at a rate into one queue of N agents (demo and benchmarks)."""
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from cti.simulator.originate import inbound_call
+from cti.simulator.pbx import PbxConfig
+from cti.simulator.queues import AgentBehaviour, MemberConfig, QueueConfig
+from cti.simulator.server import Simulator
+
+# Demo names only: generated people, never real consumers.
+_FIRST = ("Анна", "Борис", "Вера", "Глеб", "Дарья", "Егор", "Жанна", "Илья", "Кира", "Лев")
+_LAST = ("Иванова", "Орлов", "Соколова", "Морозов", "Волкова", "Лебедев", "Козлова", "Новиков")
+_INTENTS = ("readings", "balance", "outage", "debt", "other")
+
+
+class ScenarioSettings(BaseModel):
+    queue: str = Field("support", description="Queue the callers enter.")
+    agents: int = Field(5, ge=1, description="Static members of the queue.")
+    strategy: str = Field("leastrecent", description="ringall | leastrecent | rrmemory | fewestcalls")
+    calls_per_second: float = Field(0.5, gt=0, description="Mean arrival rate (PBX seconds).")
+    duration: float = Field(60.0, gt=0, description="PBX seconds during which callers arrive.")
+    answer_after: float = Field(2.0, description="Mean ring time before an agent answers.")
+    talk_mean: float = Field(20.0, description="Mean talk time before the agent hangs up.")
+    patience_mean: float = Field(40.0, description="Mean caller patience from IVR answer.")
+    ring_timeout: float = Field(15.0, description="Member ring timeout (queues.conf timeout).")
+    seed: int | None = Field(None, description="Random seed for a repeatable run.")
+
+
+def scenario_config(s: ScenarioSettings, rng: random.Random) -> PbxConfig:
+    members = [MemberConfig(
+        interface=f"Local/{1001 + i}@agents/n", name=f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+        behaviour=AgentBehaviour(answer_after=max(0.1, rng.expovariate(1 / s.answer_after)),
+                                 talk=max(1.0, rng.expovariate(1 / s.talk_mean))))
+        for i in range(s.agents)]
+    return PbxConfig(queues=[QueueConfig(name=s.queue, strategy=s.strategy, timeout=s.ring_timeout,
+                                         retry=1.0, members=members)])
+
+
+@dataclass
+class ScenarioRun:
+    started: int = 0
+
+
+async def drive(sim: Simulator, s: ScenarioSettings, rng: random.Random | None = None) -> ScenarioRun:
+    """Start callers with exponential inter-arrival times until `duration` PBX seconds passed."""
+    rng = rng or random.Random(s.seed)
+    run = ScenarioRun()
+    end = sim.clock.now() + s.duration
+    while sim.clock.now() < end:
+        await sim.clock.sleep(rng.expovariate(s.calls_per_second))
+        n = 79120000000 + rng.randrange(10**6)
+        sim.spawn(inbound_call(
+            sim.pbx, s.queue, f"+{n}", f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+            patience=max(1.0, rng.expovariate(1 / s.patience_mean)),
+            account=str(100200300000 + rng.randrange(1000)), intent=rng.choice(_INTENTS)))
+        run.started += 1
+    return run
+
+
+async def wait_idle(sim: Simulator, timeout: float) -> bool:
+    """True once every caller is done (no call task, no channel) within `timeout` wall seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (sim.tasks or sim.pbx.factory.channels) and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    return not sim.tasks and not sim.pbx.factory.channels

@@ -1,0 +1,229 @@
+"""The AMI TCP server of the PBX simulator: sessions, Login, actions, and fault controls for tests.
+
+A fake of Asterisk 22 (named as such): it speaks the real AMI wire protocol over TCP.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from cti.simulator import wire
+from cti.simulator.channels import Clock
+from cti.simulator.originate import hangup_action, originate, redirect_action
+from cti.simulator.pbx import Action, Pbx, PbxConfig
+
+log = logging.getLogger(__name__)
+
+_LIST_AND_MEMBER_ACTIONS: dict[str, Callable[[Pbx, Action, Callable[[bytes], None]], None]] = {
+    "queueadd": Pbx.queue_add, "queueremove": Pbx.queue_remove, "queuepause": Pbx.queue_pause,
+    "queuepenalty": Pbx.queue_penalty, "setvar": Pbx.setvar, "getvar": Pbx.getvar,
+    "queuestatus": Pbx.queue_status, "queuesummary": Pbx.queue_summary,
+    "coreshowchannels": Pbx.core_show_channels, "status": Pbx.status,
+    "hangup": hangup_action, "redirect": redirect_action,
+}
+
+
+class Session(asyncio.Protocol):
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.reader = wire.FrameReader()
+        self.transport: asyncio.Transport | None = None
+        self.logged_in = False
+        self.events: set[str] | bool = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.sim.sessions.add(self)
+        transport.write(wire.BANNER)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.sim.sessions.discard(self)
+        self.sim.pbx.listeners.discard(self)
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing() and not self.sim.frozen:
+            self.transport.write(data)
+
+    def deliver(self, data: bytes, privilege: str) -> None:
+        if self.events is True or (self.events and privilege.split(",")[0] in self.events):
+            self.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        if self.sim.frozen:
+            return
+        for action in self.reader.feed(data):
+            try:
+                self.handle(action)
+            except Exception:  # a bad action must never take the simulator down
+                log.exception("simulator failed on an action")
+                self.write(wire.response(wire.first(action, "ActionID") or None,
+                                         "Internal error", "Error"))
+
+    def _set_events(self, value: str) -> None:
+        value = value.strip().lower()
+        if value in ("on", "yes", "true", "all"):
+            self.events = True
+        elif value in ("off", "no", "false", ""):
+            self.events = False
+        else:
+            self.events = {part.strip() for part in value.split(",")}
+
+    def handle(self, action: Action) -> None:
+        name = wire.first(action, "Action").lower()
+        aid = wire.first(action, "ActionID") or None
+        if not name:
+            self.write(wire.response(aid, "Missing action in request", "Error"))
+            return
+        if name == "login":
+            self._login(action, aid)
+            return
+        if name == "logoff":
+            self.write(wire.response(aid, "Thanks for all the fish.", "Goodbye"))
+            if self.transport is not None:
+                self.transport.close()
+            return
+        if not self.logged_in:
+            self.write(wire.response(aid, "Permission denied", "Error"))
+            return
+        self.sim.actions_seen[name] = self.sim.actions_seen.get(name, 0) + 1
+        if name in self.sim.cut_on:  # fault control: the link dies before the answer is sent
+            if name == "originate":
+                self.sim.pbx.originates.append(action)
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        if name == "ping":
+            stamp = f"{self.sim.pbx.clock.now():.6f}"
+            self.write(wire.frame([("Response", "Success"), *([("ActionID", aid)] if aid else []),
+                                   ("Ping", "Pong"), ("Timestamp", stamp)]))
+        elif name == "events":
+            self._set_events(wire.first(action, "EventMask", "off"))
+            state = "Off" if self.events is False else "On"
+            self.write(wire.frame([("Response", "Success"), *([("ActionID", aid)] if aid else []),
+                                   ("Events", state)]))
+        elif name == "originate":
+            originate(self.sim.pbx, action, self.write, self.sim.tasks)
+        elif name in _LIST_AND_MEMBER_ACTIONS:
+            _LIST_AND_MEMBER_ACTIONS[name](self.sim.pbx, action, self.write)
+        else:
+            self.write(wire.response(aid, f"Invalid/unknown command: {wire.first(action, 'Action')}. "
+                                     "Use Action: ListCommands to show available commands.", "Error"))
+
+    def _login(self, action: Action, aid: str | None) -> None:
+        if (wire.first(action, "Username") != self.sim.username
+                or wire.first(action, "Secret") != self.sim.secret):
+            self.sim.failed_logins += 1
+            self.write(wire.response(aid, "Authentication failed", "Error"))
+            if self.transport is not None:  # Asterisk ends the session after a failed login.
+                self.transport.close()
+            return
+        self.logged_in = True
+        self.sim.logins += 1
+        self._set_events(wire.first(action, "Events", "on"))
+        self.write(wire.response(aid, "Authentication accepted"))
+        pbx = self.sim.pbx
+        if self.sim.booting:
+            self.sim.boot_later()
+        else:
+            self.write(wire.event("FullyBooted", "system,all", None, [
+                ("Uptime", str(int(pbx.clock.now() - pbx.started))), ("LastReload", "0"),
+                ("Status", "Fully Booted")]))
+        if self.events is not False:
+            pbx.listeners.add(self)
+
+
+class Simulator:
+    """Owns the listening socket and the PBX model; offers restart / drop / freeze / inject."""
+
+    def __init__(self, config: PbxConfig, *, host: str = "127.0.0.1", port: int = 0,
+                 username: str = "ccs", secret: str = "ccs-demo", time_scale: float = 1.0) -> None:
+        self.config = config
+        self.host = host
+        self.port = port
+        self.username = username
+        self.secret = secret
+        self.clock = Clock(time_scale)
+        self.pbx = Pbx(config, self.clock)
+        self.sessions: set[Session] = set()
+        self.tasks: set[asyncio.Task] = set()
+        self.frozen = False
+        self.booting = False
+        self.restarts = 0
+        self.logins = 0
+        self.failed_logins = 0
+        self.actions_seen: dict[str, int] = {}
+        self.cut_on: set[str] = set()  # lower-case action names that make the link drop unanswered
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: Session(self), self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        await self._close_listener()
+        self.drop_connections()
+        await self._cancel_tasks()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def drop_connections(self) -> None:
+        """Reset every client connection (as a network failure would)."""
+        for session in list(self.sessions):
+            if session.transport is not None:
+                session.transport.abort()
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Keep TCP open but answer nothing and send nothing (a hung PBX or a dead route)."""
+        self.frozen = frozen
+
+    def inject(self, data: bytes) -> None:
+        """Write raw bytes to every logged-in client (garbage, half frames, floods)."""
+        for session in list(self.sessions):
+            if session.logged_in:
+                session.write(data)
+
+    async def restart(self, config: PbxConfig | None = None, downtime: float = 0.2) -> None:
+        """`core restart now`: Shutdown event, close, come back with fresh state."""
+        self.pbx.emit("Shutdown", "system,all", [("Shutdown", "Cleanly"), ("Restart", "True")])
+        await asyncio.sleep(0.015 * self.clock.scale)
+        await self._close_listener()
+        for session in list(self.sessions):
+            if session.transport is not None:
+                session.transport.close()
+        await self._cancel_tasks()
+        self.config = config or self.config
+        self.pbx = Pbx(self.config, self.clock)
+        self.restarts += 1
+        self.booting = True
+        await self.clock.sleep(downtime)
+        await self.start()
+
+    def boot_later(self) -> None:
+        async def boot() -> None:
+            await self.clock.sleep(0.1)
+            if self.booting:
+                self.booting = False
+                pbx = self.pbx
+                pbx.emit("FullyBooted", "system,all", [
+                    ("Status", "Fully Booted"), ("Uptime", str(int(pbx.clock.now() - pbx.started))),
+                    ("LastReload", "0")])
+        self.spawn(boot())
+
+    async def _close_listener(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    async def _cancel_tasks(self) -> None:
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,96 @@
+"""The service (connection + tracker + intended readiness) across link loss and PBX restarts."""
+from __future__ import annotations
+
+import pytest
+
+from cti.service import CtiService
+from cti.simulator import MemberConfig, QueueConfig
+from cti.simulator.originate import inbound_call
+from cti.simulator.presets import recorded_config
+from tests.helpers import until
+
+from .conftest import ami_settings
+
+
+@pytest.fixture
+async def service(sim):
+    events: list = []
+    svc = CtiService(ami_settings(sim.port), events.append)
+    await svc.start()
+    await svc.connection.wait_ready(5)
+    yield svc
+    await svc.stop()
+
+
+def pbx_board(sim) -> set[tuple]:
+    return {(q.name, m.interface, m.paused, m.reason if m.paused else "")
+            for q in sim.pbx.queues.values() for m in q.members.values()}
+
+
+def tracker_board(svc, queues=None) -> set[tuple]:
+    return {(m.state.queue, m.interface, m.state.paused,
+             m.state.paused_reason if m.state.paused else "") for m in svc.tracker.members()
+            if queues is None or m.state.queue in queues}
+
+
+def pbx_calls(sim) -> set[str]:
+    return {ch.linkedid for ch in sim.pbx.factory.channels.values()}
+
+
+def tracker_calls(svc) -> set[str]:
+    return {c.linkedid for c in svc.tracker.calls()}
+
+
+async def test_when_pbx_restarts_then_intended_pauses_and_dynamic_members_are_reapplied(sim, service):
+    await service.join_queue("support", "Local/1099@agents/n", member_name="Temp Agent")
+    await service.set_paused("Local/1001@agents/n", True, "lunch", queue="support")
+    await until(lambda: tracker_board(service) == pbx_board(sim), timeout=5)
+    config = recorded_config()
+    config.queues[0].members.append(MemberConfig(interface="Local/1003@agents/n", name="Vera"))
+    await sim.restart(config)
+    support = lambda: sim.pbx.queues["support"].members  # noqa: E731
+    await until(lambda: "Local/1099@agents/n" in support() and support()["Local/1001@agents/n"].paused,
+                timeout=5)
+    assert support()["Local/1001@agents/n"].reason == "lunch"
+    assert support()["Local/1099@agents/n"].dynamic
+    await until(lambda: tracker_board(service) == pbx_board(sim), timeout=5)
+    assert ("support", "Local/1003@agents/n", False, "") in tracker_board(service)
+    assert service.reapplied >= 2
+
+
+async def test_when_restart_brings_different_queues_then_tracker_follows_the_new_truth(sim, service):
+    sim.spawn(inbound_call(sim.pbx, "outages", "+79120000003", "Petr Sidorov", patience=30,
+                           account="100200300403", intent="outage"))
+    await until(lambda: tracker_calls(service) and tracker_calls(service) == pbx_calls(sim), timeout=5)
+    config = recorded_config()
+    config.queues = [QueueConfig(name="night", members=[
+        MemberConfig(interface="Local/2001@agents/n", name="Night Agent")])]
+    await sim.restart(config)
+    # A queue that vanished from the PBX is kept by the tracker (its snapshot rule: a QueueStatus
+    # answer only replaces the queues it lists), so the boards are compared on the PBX's queues.
+    await until(lambda: service.connection.ready.is_set()
+                and tracker_board(service, sim.pbx.queues) == pbx_board(sim), timeout=5)
+    assert tracker_calls(service) == set() == pbx_calls(sim)
+    assert {q.name for q in service.tracker.queues()} >= {"night"}
+
+
+async def test_when_link_drops_mid_call_and_call_ends_meanwhile_then_resync_clears_it(
+        make_sim):
+    sim = await make_sim()
+    svc = CtiService(ami_settings(sim.port, reconnect_min=0.5, reconnect_max=0.6), lambda e: None)
+    await svc.start()
+    try:
+        await svc.connection.wait_ready(5)
+        sim.spawn(inbound_call(sim.pbx, "support", "+79120000001", "Ivan Petrov", patience=8))
+        await until(lambda: any(c.state == "talking" for c in svc.tracker.calls()), timeout=5)
+        sim.drop_connections()
+        for ch in list(sim.pbx.factory.channels.values()):
+            if ch.name.startswith("Local/support@ccs-in"):
+                ch.hangup.set()  # the caller hangs up while we are blind
+        await until(lambda: not pbx_calls(sim), timeout=5)
+        await until(lambda: svc.connection.ready.is_set() and svc.connection.resyncs >= 2, timeout=5)
+        assert tracker_calls(svc) == set()
+        assert all(m.talking_for == "" for m in svc.tracker.members())
+        assert tracker_board(svc) == pbx_board(sim)
+    finally:
+        await svc.stop()
