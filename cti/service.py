@@ -123,7 +123,7 @@ class CtiService:
         self.tracker.apply(message)
 
     def _on_resync(self, result: ResyncResult) -> None:
-        snapshot = PbxSnapshot.from_messages(result.messages)
+        snapshot = PbxSnapshot.from_messages(result.messages, all_queues=True)
         self.tracker.resync(snapshot)
         plan = self.intended.plan(snapshot.members, snapshot.queues)
         if plan:

@@ -56,9 +56,13 @@ class PbxSnapshot:
     entries: tuple[SnapshotEntry, ...] = ()
     channels: dict[str, SnapshotChannel] = field(default_factory=dict)
     has_channels: bool = False
+    # True when QueueStatus was asked for every queue: a queue it does not list is gone.
+    all_queues: bool = False
 
     @classmethod
-    def from_messages(cls, messages: Iterable[Mapping[str, str | list[str]]]) -> PbxSnapshot:
+    def from_messages(
+        cls, messages: Iterable[Mapping[str, str | list[str]]], *, all_queues: bool = False
+    ) -> PbxSnapshot:
         queues: dict[str, SnapshotQueue] = {}
         members: dict[tuple[str, str], MemberState] = {}
         entries: list[SnapshotEntry] = []
@@ -100,7 +104,8 @@ class PbxSnapshot:
                     str(bridge), str(m.get("Application", "")), float(_int(m.get("Seconds"))))
             elif event in ("CoreShowChannelsComplete", "StatusComplete"):
                 has_channels = True
-        return cls(queues, tuple(members.values()), tuple(entries), chans, has_channels)
+        return cls(queues, tuple(members.values()), tuple(entries), chans, has_channels,
+                   all_queues)
 
 
 def _int(value: object) -> int:

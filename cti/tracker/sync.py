@@ -25,6 +25,9 @@ def apply_snapshot(t: Tracker, snap: PbxSnapshot) -> list[DomainEvent]:
         now = t.now()
         if snap.has_channels:
             _sync_channels(t, snap, now)
+        if snap.all_queues:
+            for name in [n for n in t.queue_map if n not in snap.queues]:
+                _drop_queue(t, name, now)
         for name, sq in snap.queues.items():
             _sync_queue(t, snap, name, now)
             q = t.queue_state(name)
@@ -35,6 +38,15 @@ def apply_snapshot(t: Tracker, snap: PbxSnapshot) -> list[DomainEvent]:
     for event in events:
         publish(event)
     return events
+
+
+def _drop_queue(t: Tracker, name: str, now: float) -> None:
+    """The PBX no longer has this queue (e.g. removed from queues.conf before a restart)."""
+    q = t.queue_map.pop(name)
+    for interface in list(q.members):
+        t.emit(MemberRemoved(ts=now, queue=name, interface=interface))
+    for entry in q.entries.values():
+        t.emit(CallerLeftQueue(ts=now, queue=name, linkedid=entry.linkedid, channel=entry.channel))
 
 
 def _sync_channels(t: Tracker, snap: PbxSnapshot, now: float) -> None:
