@@ -1,0 +1,164 @@
+"""The IVR as a FastAGI route, and the two servers it needs (FastAGI and AudioSocket).
+
+``IvrApplication.handle`` is the route for ``agi://host:port/ivr``. It records the call in
+``interactions`` first, runs the flows and records the end whatever happened (hang-up,
+transfer, error); the end is written in a shielded task so that a cancelled route still
+leaves its row complete.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from ivr.agi_protocol import AgiHangup
+from ivr.audiosocket import AudioSocketServer
+from ivr.call import CallContext
+from ivr.deps import IvrDeps
+from ivr.dialog import Dialog
+from ivr.fastagi import AgiChannel, FastAgiServer, RouteErrorHook
+from ivr.flows.menu import run_call
+from ivr.listen import ListenLimits
+from ivr.prompts import load
+from ivr.records import record_end, record_start
+from ivr.settings import IvrSettings
+from speech import NumberGrammar
+from state.phones import try_normalize_phone
+from state.readings import ReadingLimits
+
+__all__ = ["IvrApplication", "ivr_servers", "ROUTE"]
+
+log = logging.getLogger(__name__)
+
+ROUTE = "ivr"
+
+
+class IvrApplication:
+    def __init__(
+        self,
+        deps: IvrDeps,
+        *,
+        audio: AudioSocketServer | None,
+        engine: Any | None,
+        audio_address: str | None = None,
+    ) -> None:
+        self.deps = deps
+        self.audio = audio
+        self.engine = engine
+        s = deps.settings
+        self.audio_address = audio_address or (
+            f"{s.audiosocket_advertise or s.audiosocket_host}:{s.audiosocket_port}"
+        )
+        self.limits = ListenLimits(
+            max_seconds=s.listen_max_seconds,
+            no_input_seconds=s.listen_no_input_seconds,
+            end_silence_seconds=s.listen_end_silence_seconds,
+            dtmf_timeout_seconds=s.dtmf_timeout_ms / 1000,
+            rms_threshold=s.voice_rms_threshold,
+            read_timeout=s.audiosocket_read_timeout,
+        )
+
+    async def handle(self, agi: AgiChannel) -> None:
+        s = self.deps.settings
+        ctx = CallContext(
+            call_id=agi.uniqueid or agi.headers.get("agi_channel", "unknown"),
+            caller=try_normalize_phone(agi.caller_id),
+            started_at=self.deps.clock(),
+        )
+        await record_start(self.deps.db, ctx)
+        lang = agi.headers.get("agi_language", "ru") if s.language == "auto" else s.language
+        dialog = Dialog(
+            agi, ctx, load(lang if lang in ("ru", "en") else "ru"),
+            audio=self.audio, audio_address=self.audio_address, engine=self.engine,
+            limits=self.limits, max_tries=s.max_tries,
+            connect_timeout=s.audiosocket_connect_timeout, dtmf_timeout_ms=s.dtmf_timeout_ms,
+            speech_lang=s.speech_language,
+        )
+        try:
+            await agi.answer()  # the dialplan answers too; a second ANSWER is a no-op
+            await run_call(dialog, self.deps)
+        except AgiHangup:
+            ctx.outcome = "hangup"
+            raise
+        except asyncio.CancelledError:
+            ctx.outcome = "interrupted"
+            raise
+        except Exception:
+            ctx.outcome = "error"
+            # A bug or an outage behind the IVR must not leave the caller in silence: hand the
+            # call to a person, then let the error reach the server's route-error handling.
+            with contextlib.suppress(Exception):
+                ctx.queue = s.default_queue
+                await agi.set_variable("CCS_INTENT", ctx.intent)
+                await agi.set_variable("CCS_IVR", ";".join(filter(None, [ctx.summary(), "error"])))
+                await agi.set_variable("CCS_ACCOUNT", ctx.account.number if ctx.account else "")
+                await agi.set_variable("CCS_QUEUE", s.default_queue)
+            raise
+        finally:
+            end = asyncio.ensure_future(record_end(self.deps.db, ctx, self.deps.clock()))
+            try:
+                await asyncio.shield(end)
+            except asyncio.CancelledError:
+                await end
+                raise
+
+
+def _usable_engine(engine: Any | None, lang: str) -> Any | None:
+    """The engine, or None (keys only) when its model knows none of the language's words.
+
+    A grammar with no known word is not just useless: Vosk is handed an empty grammar, which
+    it does not survive. This happens with a model of another language (the demo's Korean
+    model with Russian prompts) and is a configuration error, reported once at start.
+    """
+    split = getattr(engine, "split_vocabulary", None)
+    if engine is None or split is None:
+        return engine
+    known, _ = split(NumberGrammar(lang).words)
+    if not known:
+        log.error("speech model knows no %s number words: the IVR takes keys only "
+                  "(set CCS_IVR__SPEECH_LANGUAGE to the model's language)", lang)
+        return None
+    return engine
+
+
+@contextlib.asynccontextmanager
+async def ivr_servers(
+    settings: IvrSettings,
+    db: asyncpg.Pool,
+    engine: Any | None,
+    *,
+    on_route_error: RouteErrorHook | None = None,
+    deps: IvrDeps | None = None,
+) -> AsyncIterator[tuple[FastAgiServer, AudioSocketServer, IvrApplication]]:
+    """Start both servers (ports 0 pick free ones) and stop them on exit."""
+    audio = AudioSocketServer(
+        max_frame_bytes=settings.audiosocket_max_frame_bytes,
+        read_timeout=settings.audiosocket_read_timeout,
+    )
+    agi = FastAgiServer(
+        header_timeout=settings.header_timeout,
+        max_header_bytes=settings.max_header_bytes,
+        reply_timeout=settings.reply_timeout,
+        on_route_error=on_route_error,
+    )
+    engine = _usable_engine(engine, settings.speech_language or settings.language)
+    await audio.start(settings.audiosocket_host, settings.audiosocket_port)
+    try:
+        deps = deps or IvrDeps(
+            db, settings,
+            ReadingLimits.from_settings(settings.consumption_factor, settings.default_monthly_caps),
+        )
+        host = settings.audiosocket_advertise or settings.audiosocket_host
+        app = IvrApplication(deps, audio=audio, engine=engine, audio_address=f"{host}:{audio.port}")
+        agi.add_route(ROUTE, app.handle)
+        await agi.start(settings.agi_host, settings.agi_port)
+        try:
+            yield agi, audio, app
+        finally:
+            await agi.stop()
+    finally:
+        await audio.stop()

@@ -1,0 +1,281 @@
+"""A hardened FastAGI server and the channel object routes talk to.
+
+Why not ``panoramisk.fast_agi.Application``: its handler reads the header with
+``while b'\\n\\n' not in buffer: buffer += await reader.read(100)``; a peer that closes before the
+blank line makes ``read()`` return ``b''`` at once, forever, without yielding, which freezes the
+whole event loop. It also has no header size limit or timeout and logs-and-swallows every route
+exception. Here the header is read with ``readuntil(b"\\n\\n")`` under ``asyncio.timeout`` and a
+size limit, bad peers get a clean close, routes must be ``async def``, and a route's exception is
+logged and handed to ``on_route_error`` (tests use it to fail loudly).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+
+from ivr.agi_protocol import (
+    AgiCommandError,
+    AgiHangup,
+    AgiHeaderError,
+    AgiResult,
+    parse_header,
+    parse_result_line,
+    quote_arg,
+)
+
+__all__ = ["FastAgiServer", "AgiChannel", "Route"]
+
+log = logging.getLogger(__name__)
+
+Route = Callable[["AgiChannel"], Awaitable[None]]
+RouteErrorHook = Callable[[str, BaseException], None]
+
+_MAX_REPLY_LINES = 64  # a 520 usage text is ~10 lines; more means a confused peer
+
+
+class AgiChannel:
+    """One AGI session: send a command, get its :class:`AgiResult`."""
+
+    def __init__(
+        self,
+        headers: dict[str, str],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        reply_timeout: float,
+        encoding: str = "utf-8",
+    ) -> None:
+        self.headers = headers
+        self._reader = reader
+        self._writer = writer
+        self._reply_timeout = reply_timeout
+        self._encoding = encoding
+        self.hung_up = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def uniqueid(self) -> str:
+        return self.headers.get("agi_uniqueid", "")
+
+    @property
+    def caller_id(self) -> str:
+        return self.headers.get("agi_callerid", "")
+
+    @property
+    def script(self) -> str:
+        return self.headers.get("agi_network_script", "")
+
+    async def command(self, cmd: str, *, timeout: float | None = None) -> AgiResult:
+        """Send one command and wait for its reply.
+
+        ``timeout`` bounds the wait: commands that run an application (EXEC, GET DATA, STREAM
+        FILE) take as long as the caller does, so callers pass their own bound.
+        Raises :class:`AgiHangup` when the channel is gone and :class:`AgiCommandError` on
+        510/511/520.
+        """
+        if self.hung_up:
+            raise AgiHangup("channel already hung up")
+        async with self._lock:
+            try:
+                self._writer.write(cmd.encode(self._encoding) + b"\n")
+                await self._writer.drain()
+                async with asyncio.timeout(timeout or self._reply_timeout):
+                    result = await self._read_reply()
+            except (ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
+                # ValueError: a reply line longer than the stream limit, i.e. not Asterisk.
+                self.hung_up = True
+                raise AgiHangup("AGI connection closed") from exc
+            except TimeoutError as exc:
+                # A reply that comes later would be taken for the next command's: the session
+                # cannot be trusted any more, so it is over.
+                self.hung_up = True
+                raise AgiHangup(f"no reply to {cmd.split(' ', 1)[0]} in time") from exc
+        if result.hangup:
+            self.hung_up = True
+            raise AgiHangup(result.message or "caller hung up")
+        if result.code in (510, 511, 520) or result.code != 200:
+            raise AgiCommandError(result)
+        return result
+
+    async def _read_reply(self) -> AgiResult:
+        lines = 0
+        while True:
+            raw = await self._reader.readline()
+            if not raw:
+                raise asyncio.IncompleteReadError(b"", None)
+            line = raw.decode(self._encoding, errors="replace").rstrip("\r\n")
+            lines += 1
+            if lines > _MAX_REPLY_LINES:
+                raise ConnectionError("AGI reply too long")
+            result = parse_result_line(line)
+            if result.code == 100:  # "100 result=0 Trying..." precedes the real reply
+                continue
+            if result.code == 520 and line.startswith("520-"):
+                return await self._read_usage(result)
+            return result
+
+    async def _read_usage(self, first: AgiResult) -> AgiResult:
+        parts = [first.message]
+        for _ in range(_MAX_REPLY_LINES):
+            raw = await self._reader.readline()
+            if not raw:
+                raise asyncio.IncompleteReadError(b"", None)
+            line = raw.decode(self._encoding, errors="replace").rstrip("\r\n")
+            if line.startswith("520 "):
+                parts.append(line[4:])
+                return AgiResult(code=520, message="\n".join(parts))
+            parts.append(line)
+        raise ConnectionError("AGI usage reply never ended")
+
+    # --- helpers, one per AGI command the flows use -------------------------------------
+
+    async def answer(self) -> None:
+        await self.command("ANSWER")
+
+    async def stream_file(self, name: str, escape_digits: str = "") -> str:
+        """Play a sound file; return the digit that interrupted it, or ''."""
+        r = await self.command(f"STREAM FILE {name} {quote_arg(escape_digits)}", timeout=600)
+        return chr(r.value) if r.value and r.value > 0 else ""
+
+    playback = stream_file
+
+    async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> tuple[str, bool]:
+        """Play ``prompt`` and collect DTMF; returns (digits, timed_out)."""
+        bound = timeout_ms / 1000 * (max_digits + 1) + 60
+        r = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}", timeout=bound)
+        return r.result, r.data == "timeout"
+
+    async def say_digits(self, digits: str, escape_digits: str = "") -> None:
+        await self.command(f"SAY DIGITS {digits} {quote_arg(escape_digits)}", timeout=120)
+
+    async def say_number(self, number: int, escape_digits: str = "") -> None:
+        await self.command(f"SAY NUMBER {number} {quote_arg(escape_digits)}", timeout=120)
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.command(f"SET VARIABLE {name} {quote_arg(value)}")
+
+    async def get_variable(self, name: str) -> str | None:
+        r = await self.command(f"GET VARIABLE {name}")
+        return r.data if r.result == "1" else None
+
+    async def verbose(self, message: str, level: int = 1) -> None:
+        await self.command(f"VERBOSE {quote_arg(message)} {level}")
+
+    async def exec(self, application: str, args: str = "", *, timeout: float = 600) -> AgiResult:
+        return await self.command(f"EXEC {application} {quote_arg(args)}", timeout=timeout)
+
+    async def hangup(self) -> None:
+        with contextlib.suppress(AgiHangup):
+            await self.command("HANGUP")
+        self.hung_up = True
+
+
+class FastAgiServer:
+    """Accepts FastAGI connections and runs the route named by ``agi_network_script``."""
+
+    def __init__(
+        self,
+        *,
+        header_timeout: float = 5.0,
+        max_header_bytes: int = 16384,
+        reply_timeout: float = 30.0,
+        on_route_error: RouteErrorHook | None = None,
+    ) -> None:
+        self._routes: dict[str, Route] = {}
+        self._header_timeout = header_timeout
+        self._max_header_bytes = max_header_bytes
+        self._reply_timeout = reply_timeout
+        self._on_route_error = on_route_error
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add_route(self, path: str, route: Route) -> None:
+        if not inspect.iscoroutinefunction(route):
+            raise TypeError("FastAGI routes must be async def functions")
+        if path in self._routes:
+            raise ValueError(f"route {path!r} already exists")
+        self._routes[path] = route
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None and self._server.sockets
+        return self._server.sockets[0].getsockname()[1]
+
+    def status(self) -> dict[str, object]:
+        """For /health: whether the FastAGI port is open and how many connections it serves."""
+        return {"listening": self._server is not None and self._server.is_serving(),
+                "connections": len(self._tasks)}
+
+    async def start(self, host: str, port: int) -> None:
+        # limit= bounds readuntil(): a header longer than this raises LimitOverrunError.
+        self._server = await asyncio.start_server(
+            self._accept, host, port, limit=self._max_header_bytes
+        )
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stop accepting; give connections ``grace`` seconds to finish, then cancel them."""
+        if self._server is not None:
+            self._server.close()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # Server shutdown: this task is the connection's top level, nobody awaits more.
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _read_header(self, reader: asyncio.StreamReader) -> dict[str, str]:
+        try:
+            async with asyncio.timeout(self._header_timeout):
+                block = await reader.readuntil(b"\n\n")
+        except TimeoutError as exc:
+            raise AgiHeaderError("header timed out") from exc
+        except asyncio.IncompleteReadError as exc:
+            raise AgiHeaderError("peer closed before the header ended") from exc
+        except asyncio.LimitOverrunError as exc:
+            raise AgiHeaderError("header too large") from exc
+        return parse_header(block[:-2])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            headers = await self._read_header(reader)
+        except AgiHeaderError as exc:
+            log.warning("FastAGI connection refused: %s", exc)
+            return
+        path = headers.get("agi_network_script", "")
+        route = self._routes.get(path)
+        if route is None:
+            log.error("FastAGI: no route for %r", path)
+            return
+        channel = AgiChannel(headers, reader, writer, reply_timeout=self._reply_timeout)
+        try:
+            await route(channel)
+        except asyncio.CancelledError:
+            raise
+        except AgiHangup:
+            log.info("FastAGI %s: channel hung up", path)
+        except Exception as exc:
+            log.exception("FastAGI route %r failed", path)
+            if self._on_route_error is not None:
+                self._on_route_error(path, exc)

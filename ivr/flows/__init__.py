@@ -1,0 +1,1 @@
+"""Caller flows, one module each; ``menu.run_call`` strings them together."""

@@ -1,0 +1,71 @@
+"""Who is calling: caller number → accounts; otherwise the account number said or keyed."""
+from __future__ import annotations
+
+from ivr.call import Account
+from ivr.deps import IvrDeps
+from ivr.dialog import Answer, Dialog, TooManyTries
+from speech import parse_digits
+from state.repositories.accounts import find_accounts_by_phone, get_account
+
+__all__ = ["identify"]
+
+
+def _account(row) -> Account:
+    return Account(row.id, row.number, row.timezone, row.city, row.street, row.house)
+
+
+async def identify(d: Dialog, deps: IvrDeps) -> Account:
+    """Raises WantsOperator or TooManyTries when the caller cannot be identified."""
+    P, ctx = d.prompts, d.ctx
+    if ctx.caller:
+        rows = await find_accounts_by_phone(deps.db, ctx.caller)
+        if len(rows) == 1:
+            ctx.note("identify", by="phone", candidates=1)
+            if await d.confirm(P.confirm_account(rows[0].number)):
+                ctx.identified_by = "phone"
+                return _account(rows[0])
+        elif len(rows) > 1:
+            ctx.note("identify", by="phone", candidates=len(rows))
+            shown = rows[:9]
+
+            def pick(answer: Answer) -> int | None:
+                if answer.kind == "dtmf" and answer.digits.isdigit():
+                    n = int(answer.digits)
+                elif answer.kind == "speech" and (said := parse_digits(answer.text, d.lang)):
+                    n = int(said)
+                else:
+                    return None
+                return n if 1 <= n <= len(shown) else None
+
+            choice = await d.ask_until(
+                P.choose_account([r.number for r in shown]), pick, max_digits=1,
+                operator_key=True,
+            )
+            ctx.identified_by = "phone"
+            return _account(shown[choice - 1])
+    return await _by_number(d, deps)
+
+
+async def _by_number(d: Dialog, deps: IvrDeps) -> Account:
+    P, ctx = d.prompts, d.ctx
+
+    def number(answer: Answer) -> str | None:
+        text = answer.digits if answer.kind == "dtmf" else parse_digits(answer.text, d.lang)
+        return text if text and text.isdigit() and 8 <= len(text) <= 12 else None
+
+    for _ in range(d.max_tries):
+        said = await d.ask_until(
+            P.ASK_ACCOUNT, lambda a: a if number(a) else None, max_digits=12
+        )
+        digits = number(said)
+        assert digits is not None
+        if said.kind == "speech" and not await d.confirm(P.confirm_account(digits)):
+            continue
+        row = await get_account(deps.db, digits)
+        if row is not None:
+            ctx.identified_by = "keyed" if said.kind == "dtmf" else "spoken"
+            ctx.note("identify", by=ctx.identified_by, found=True)
+            return _account(row)
+        ctx.note("identify", by="number", found=False)
+        await d.say(P.ACCOUNT_NOT_FOUND)
+    raise TooManyTries()

@@ -1,0 +1,54 @@
+"""What the caller hears, one module per language: texts and the sound files that speak them.
+
+A :class:`Prompt` carries both: ``files`` are played in order by AGI ``STREAM FILE`` (Asterisk
+finds them under its sounds folder; the text is the script the recordings are made from, and
+what ``ivr_context`` records). Numbers and sums are spoken word by word: the speech package
+turns them into grammatical words (``number_to_words``, ``money_to_words``) and each word is one
+recorded file, so a finite set of recordings can say any value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+__all__ = ["Prompt", "load", "join", "word_file"]
+
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "sch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+})
+
+
+@dataclass(frozen=True)
+class Prompt:
+    files: tuple[str, ...]
+    text: str
+
+    def __add__(self, other: Prompt) -> Prompt:
+        return join(self, other)
+
+
+def join(*parts: Prompt) -> Prompt:
+    return Prompt(
+        tuple(f for p in parts for f in p.files), " ".join(p.text for p in parts if p.text)
+    )
+
+
+def word_file(folder: str, word: str) -> str:
+    """Sound file of one spoken word; ASCII names, because sound folders travel between systems."""
+    name = word.lower().translate(_TRANSLIT)
+    return f"{folder}/" + "".join(c if c.isalnum() else "_" for c in name)
+
+
+def load(lang: str) -> ModuleType:
+    if lang == "ru":
+        from ivr.prompts import ru
+
+        return ru
+    if lang == "en":
+        from ivr.prompts import en
+
+        return en
+    raise ValueError(f"no IVR prompts for language {lang!r}")

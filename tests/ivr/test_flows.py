@@ -1,0 +1,397 @@
+"""Whole IVR calls through FastAGI, driven by a fake Asterisk over TCP, against PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from ivr.prompts import ru, word_file
+from speech import RecognitionResult, ScriptedSpeechEngine, number_to_words
+from tests.ivr.conftest import (
+    add_meter,
+    add_reading,
+    link_phone,
+    month_shift,
+    seed_account,
+    unique_digits,
+    unique_phone,
+    wait_interaction,
+)
+from tests.ivr.fake_asterisk import FakeAsteriskCall
+
+
+def this_period(timezone: str = "Europe/Moscow") -> dt.date:
+    return dt.datetime.now(MOSCOW).date().replace(day=1)
+
+
+MOSCOW = ZoneInfo("Europe/Moscow")  # loaded at import, outside the event loop
+NOVOSIBIRSK = ZoneInfo("Asia/Novosibirsk")
+
+
+def said(text: str) -> RecognitionResult:
+    return RecognitionResult(text=text, confidence=0.9)
+
+
+async def readings_of(db, meter_id: int):
+    return await db.fetch(
+        "SELECT value, status, reject_reason, call_id, source FROM readings"
+        " WHERE meter_id = $1 AND source = 'ivr' ORDER BY id",
+        meter_id,
+    )
+
+
+async def test_when_caller_keys_a_reading_then_it_is_stored_accepted_and_call_recorded(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    await add_reading(ivr_db, meter, month_shift(this_period(), -1), "1000")
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone,
+            script=["keys:1", "keys:1", "keys:1250#", "after:1", "keys:9"],
+        )
+        await call.run()
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"], r["call_id"]) for r in rows] == [
+        (Decimal("1250"), "accepted", call.uniqueid)
+    ]
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["outcome"] == "completed"
+    assert interaction["account_id"] == acc.account_id
+    assert interaction["ivr_context"]["ivr"]["summary"] == "readings:1"
+    assert "ccs/ru/reading-saved" in call.played
+    # The value was read back word by word before it was confirmed.
+    expected_words = [word_file(ru.WORDS, w) for w in number_to_words(1250, "ru").split()]
+    start = call.played.index("ccs/ru/you-said") + 1
+    assert call.played[start : start + len(expected_words)] == expected_words
+
+
+async def test_when_caller_speaks_then_recognised_reading_is_stored(ivr_db, ivr_factory):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    await add_reading(ivr_db, meter, month_shift(this_period(), -1), "1000")
+    engine = ScriptedSpeechEngine(
+        [said("да"), said("показания"), said("тысяча двести пятьдесят"), said("да"), said("нет")]
+    )
+    async with ivr_factory(engine) as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["voice"] * 5)
+        await call.run()
+    assert engine.remaining == 0
+    # Every listening turn got audio through AudioSocket before its result was taken.
+    assert all(s.bytes_fed > 0 for s in engine.sessions)
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"]) for r in rows] == [(Decimal("1250"), "accepted")]
+    assert sum(c.startswith("EXEC AudioSocket") for c in call.commands) == 5
+
+
+async def test_when_reading_is_below_previous_then_rejected_row_with_reason_and_caller_told(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    await add_reading(ivr_db, meter, month_shift(this_period(), -1), "5000")
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone,
+            script=["keys:1", "keys:1", "keys:4000#", "keys:1", "keys:9"],
+        )
+        await call.run()
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"], r["reject_reason"]) for r in rows] == [
+        (Decimal("4000"), "rejected", "below_previous")
+    ]
+    assert "ccs/ru/rejected-below" in call.played
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["ivr_context"]["ivr"]["readings_rejected"] == 1
+
+
+async def test_when_meter_rolled_over_then_reading_is_accepted(ivr_db, ivr_factory):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=4)
+    await add_reading(ivr_db, meter, month_shift(this_period(), -1), "9990")
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone,
+            script=["keys:1", "keys:1", "keys:15#", "keys:1", "keys:9"],
+        )
+        await call.run()
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"]) for r in rows] == [(Decimal("15"), "accepted")]
+
+
+async def test_when_period_is_closed_then_reading_rejected_as_period_closed(ivr_db, ivr_factory):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    # A clock in a past month whose billing period is closed; other tests use the present.
+    past = dt.datetime(2019, 3, 15, 12, tzinfo=dt.UTC)
+    await ivr_db.execute(
+        "INSERT INTO billing_periods (period, closed_at) VALUES ('2019-03-01', now())"
+        " ON CONFLICT (period) DO UPDATE SET closed_at = now()"
+    )
+    async with ivr_factory(clock=lambda: past) as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone,
+            script=["keys:1", "keys:1", "keys:100#", "keys:1", "keys:9"],
+        )
+        await call.run()
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["status"], r["reject_reason"]) for r in rows] == [("rejected", "period_closed")]
+    assert "ccs/ru/rejected-closed" in call.played
+
+
+async def test_when_unknown_account_keyed_repeatedly_then_call_goes_to_operator(
+    ivr_db, ivr_factory
+):
+    missing = unique_digits(10)
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=unique_phone(), script=[f"keys:{missing}#"] * 3
+        )
+        await call.run()
+    assert call.played.count("ccs/ru/account-not-found") == 3
+    assert call.variables == {
+        "CCS_ACCOUNT": "", "CCS_INTENT": "identify", "CCS_IVR": "unidentified",
+        "CCS_QUEUE": "frontdesk",
+    }
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert (interaction["outcome"], interaction["queue_name"]) == ("transferred", "frontdesk")
+
+
+async def test_when_unknown_caller_keys_a_known_account_then_identified(ivr_db, ivr_factory):
+    acc = await seed_account(ivr_db)
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=unique_phone(), script=[f"keys:{acc.number}#", "keys:0"]
+        )
+        await call.run()
+    assert call.variables["CCS_ACCOUNT"] == acc.number
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["ivr_context"]["ivr"]["identified_by"] == "keyed"
+
+
+async def test_when_caller_is_silent_then_reprompted_and_sent_to_operator(ivr_db, ivr_factory):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    engine = ScriptedSpeechEngine([said("да"), None, None, None])
+    async with ivr_factory(engine) as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["voice", "silence"])
+        await call.run()
+    assert call.played.count("ccs/ru/no-input") == 3
+    assert call.variables["CCS_QUEUE"] == "common"
+    assert call.variables["CCS_ACCOUNT"] == acc.number
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["ivr_context"]["ivr"]["no_input"] == 3
+
+
+async def test_when_caller_hangs_up_right_after_confirming_then_reading_is_kept(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone, script=["keys:1", "keys:1", "keys:777#", "keys:1"],
+            hangup_on_file="ccs/ru/reading-saved",
+        )
+        await call.run()
+    assert call.hung_up
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"]) for r in rows] == [(Decimal("777"), "accepted")]
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["outcome"] == "hangup"
+    assert interaction["ivr_context"]["ivr"]["readings_accepted"] == 1
+
+
+async def test_when_caller_hears_balance_then_debt_said_in_rubles_and_operator_gets_context(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    await ivr_db.execute(
+        """INSERT INTO balances (account_id, service, period, balance, debt, penalty)
+           VALUES ($1, 'electricity', $2, 0, 1234.56, 0), ($1, 'hot_water', $2, 100, 0, 0)""",
+        acc.account_id, this_period(),
+    )
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["keys:1", "keys:2", "keys:0"])
+        await call.run()
+    from speech import money_to_words
+
+    money = [word_file(ru.WORDS, w) for w in money_to_words(Decimal("1234.56"), "ru").split()]
+    start = call.played.index("ccs/ru/total-debt") + 1
+    assert call.played[start : start + len(money)] == money
+    assert call.variables == {
+        "CCS_ACCOUNT": acc.number, "CCS_INTENT": "debt", "CCS_IVR": "balance",
+        "CCS_QUEUE": "debt",
+    }
+
+
+async def test_when_outage_at_address_then_restoration_said_in_account_time_zone(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone, timezone="Asia/Novosibirsk")
+    restore = dt.datetime.now(dt.UTC).replace(minute=30, second=0, microsecond=0) + dt.timedelta(
+        hours=3
+    )
+    outage = await ivr_db.fetchval(
+        """INSERT INTO outages (service, kind, description, started_at, expected_restoration_at)
+           VALUES ('electricity', 'emergency', 'line', now(), $1) RETURNING id""",
+        restore,
+    )
+    await ivr_db.execute(
+        "INSERT INTO outage_addresses (outage_id, city, street, house) VALUES ($1, $2, $3, NULL)",
+        outage, acc.city, acc.street,
+    )
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["keys:1", "keys:3", "keys:9"])
+        await call.run()
+    local = restore.astimezone(NOVOSIBIRSK)
+    hour = [word_file(ru.WORDS, w) for w in number_to_words(local.hour, "ru").split()]
+    start = call.played.index("ccs/ru/at") + 1
+    assert "ccs/ru/emergency-outage" in call.played
+    assert call.played[start : start + len(hour)] == hour
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["ivr_context"]["ivr"]["outage_heard"] is True
+
+
+async def test_when_phone_has_several_accounts_then_caller_chooses_one(ivr_db, ivr_factory):
+    phone = unique_phone()
+    first = await seed_account(ivr_db, phone=phone)
+    second = await seed_account(ivr_db)
+    await link_phone(ivr_db, phone, second.account_id)
+    ordered = sorted([first.number, second.number])
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["keys:2", "keys:0"])
+        await call.run()
+    assert call.variables["CCS_ACCOUNT"] == ordered[1]
+
+
+async def test_when_recognizer_hears_only_noise_then_caller_is_asked_again_then_operator(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    await seed_account(ivr_db, phone=phone)
+    engine = ScriptedSpeechEngine([said("да"), said("[unk]"), said("[unk] [unk]"), said("[unk]")])
+    async with ivr_factory(engine) as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["voice"] * 4)
+        await call.run()
+    assert call.played.count("ccs/ru/not-understood") == 3
+    assert call.variables["CCS_QUEUE"] == "common"
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["ivr_context"]["ivr"]["not_understood"] == 3
+
+
+async def test_when_language_is_english_then_english_prompts_and_words_are_used(
+    ivr_db, ivr_factory
+):
+    from tests.ivr.conftest import ivr_test_settings
+
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    settings = ivr_test_settings().model_copy(update={"language": "en"})
+    async with ivr_factory(settings=settings) as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone,
+            script=["keys:1", "keys:1", "keys:42#", "after:1", "keys:9"],
+        )
+        await call.run()
+    assert call.played[0] == "ccs/en/welcome"
+    start = call.played.index("ccs/en/you-said") + 1
+    assert call.played[start : start + 2] == ["ccs/en/words/forty_two", "ccs/en/confirm-hint"]
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"]) for r in rows] == [(Decimal("42"), "accepted")]
+
+
+async def test_when_the_ivr_fails_mid_call_then_caller_still_reaches_an_operator(
+    ivr_db, ivr_factory, route_errors
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    engine = ScriptedSpeechEngine([said("да")])  # the second listening turn finds no result
+    async with ivr_factory(engine) as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["voice", "voice"])
+        await call.run()
+        interaction = await wait_interaction(ivr_db, call.uniqueid)
+        assert [type(e).__name__ for e in route_errors] == ["ScriptExhausted"]
+        route_errors.clear()  # expected here; any other test fails on route errors
+    assert call.variables["CCS_QUEUE"] == "common"
+    assert call.variables["CCS_ACCOUNT"] == acc.number
+    assert call.variables["CCS_IVR"] == "error"
+    assert interaction["outcome"] == "error"
+
+
+async def test_when_asterisk_has_no_audiosocket_then_keys_still_work_for_the_whole_call(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    engine = ScriptedSpeechEngine([])
+    async with ivr_factory(engine) as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone, has_audiosocket=False,
+            script=["after:1", "after:1", "keys:321#", "after:1", "after:9"],
+        )
+        await call.run()
+    assert sum(c.startswith("EXEC AudioSocket") for c in call.commands) == 1
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"]) for r in rows] == [(Decimal("321"), "accepted")]
+
+
+async def test_when_caller_keys_star_as_decimal_point_then_fractional_reading_is_stored(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, service="cold_water", digits=5, decimals=3)
+    await add_reading(ivr_db, meter, month_shift(this_period(), -1), "10.5")
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(
+            agi.port, caller=phone,
+            script=["keys:1", "keys:1", "keys:12*25#", "after:1", "keys:9"],
+        )
+        await call.run()
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"]) for r in rows] == [(Decimal("12.25"), "accepted")]
+    words = [word_file(ru.WORDS, w) for w in number_to_words(Decimal("12.25"), "ru").split()]
+    start = call.played.index("ccs/ru/you-said") + 1
+    assert call.played[start : start + len(words)] == words
+
+
+async def test_when_real_vosk_hears_only_line_silence_then_caller_is_reprompted_then_operator(
+    ivr_db, ivr_factory, vosk_engine
+):
+    from tests.ivr.conftest import ivr_test_settings
+
+    phone = unique_phone()
+    await seed_account(ivr_db, phone=phone)
+    # The installed model is Korean: its grammar must be Korean (prompts stay Russian).
+    settings = ivr_test_settings().model_copy(update={"speech_language": "ko"})
+    async with ivr_factory(vosk_engine, settings=settings) as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["voice"] * 3)
+        await call.run()
+    assert call.played.count("ccs/ru/no-input") == 3
+    assert call.variables["CCS_QUEUE"] == "frontdesk"
+    assert call.variables["CCS_IVR"] == "unidentified"
+
+
+async def test_when_model_knows_no_word_of_the_language_then_ivr_runs_on_keys_only(
+    ivr_factory, vosk_engine
+):
+    # Russian grammar on the installed Korean model: every word unknown.
+    async with ivr_factory(vosk_engine) as (_agi, _audio, app):
+        assert app.engine is None
+    from tests.ivr.conftest import ivr_test_settings
+
+    settings = ivr_test_settings().model_copy(update={"speech_language": "ko"})
+    async with ivr_factory(vosk_engine, settings=settings) as (_agi, _audio, app):
+        assert app.engine is vosk_engine
