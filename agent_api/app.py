@@ -11,11 +11,13 @@ from prometheus_client import CollectorRegistry
 
 from agent_api import routes
 from agent_api.auth import TokenIssuer, make_auth_middleware
+from agent_api.components import bus_ctx, cti_ctx, ivr_ctx, speech_ctx
 from agent_api.errors import error_middleware
 from agent_api.health import HealthRegistry
-from agent_api.keys import HEALTH, METRICS, PG_POOL, REDIS, SETTINGS, TOKENS
+from agent_api.keys import CARDS, HEALTH, METRICS, PG_POOL, REDIS, SETTINGS, TOKENS
 from agent_api.metrics import HttpMetrics, make_metrics_middleware
 from ccs.settings import Settings
+from state.cards import CardCache
 from state.db import create_pool
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TOKENS] = tokens
     app[METRICS] = registry
     app[HEALTH] = HealthRegistry()
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx])
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, bus_ctx, cti_ctx, speech_ctx, ivr_ctx])
     routes.setup(app)
     return app
 
@@ -72,6 +74,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     client = aioredis.from_url(app[SETTINGS].redis.url, decode_responses=True)
     await client.ping()
     app[REDIS] = client
+    app[CARDS] = CardCache.from_settings(client, app[SETTINGS].redis)
 
     async def status() -> dict:
         await client.ping()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from agent_api import http_auth, http_cards
 from agent_api.health import health
 from agent_api.metrics import metrics_handler
 
@@ -10,3 +11,6 @@ from agent_api.metrics import metrics_handler
 def setup(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics_handler)
+    app.router.add_post("/api/login", http_auth.login)
+    app.router.add_get("/api/cards/account/{number}", http_cards.card_by_account)
+    app.router.add_get("/api/cards/phone/{phone}", http_cards.cards_by_phone)

