@@ -148,4 +148,20 @@ def demo() -> None:
         settings = settings.model_copy(
             update={"auth": settings.auth.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(32))})}
         )
-    run_demo(resolve_services(settings))
+    pg, rd = _local(settings)
+    already_running = [s for s in (pg, rd) if s.is_running()]
+    try:
+        run_demo(resolve_services(settings))
+    finally:
+        # Stop what this run started; services someone started before (`ccs local start`) stay.
+        for service in (rd, pg):
+            if service not in already_running:
+                service.stop()
+
+
+@main.command("settings")
+def settings_cmd() -> None:
+    """Print the table of every setting (as in README.md)."""
+    from ccs.settings import settings_table
+
+    click.echo(settings_table())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent_api.settings import AuthSettings, HttpSettings
@@ -22,6 +22,18 @@ class LocalSettings(BaseModel):
         Path(".data"),
         description="Folder of the embedded PostgreSQL and Redis (demo and tests).",
     )
+
+
+class DemoSettings(BaseModel):
+    accounts: int = Field(2000, description="Accounts `ccs demo` generates into an empty database.")
+    seed: int = Field(1, description="Seed of the demo data.")
+    password: SecretStr | None = Field(
+        None,
+        description="Password of the demo agents and supervisor. Unset: made once, kept in "
+        "the data folder and printed at start.",
+    )
+    calls_per_second: float = Field(0.05, description="Simulated inbound calls per second.")
+    agents: int = Field(5, description="Simulated agents answering in the demo queue.")
 
 
 class Settings(BaseSettings):
@@ -39,3 +51,29 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     speech: SpeechSettings = SpeechSettings()
     ivr: IvrSettings = IvrSettings()
+    demo: DemoSettings = DemoSettings()
+
+
+def settings_rows(model: type[BaseModel] = Settings, prefix: str = "CCS_") -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every leaf setting, for the README table."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        variable = f"{prefix}{name.upper()}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(settings_rows(annotation, variable + "__"))
+            continue
+        default = field.get_default(call_default_factory=True)
+        if hasattr(default, "get_secret_value"):
+            default = "(secret)" if default.get_secret_value() else ""
+        if isinstance(default, dict):
+            default = ",".join(f"{k}={v}" for k, v in default.items())
+        shown = "unset" if default in (None, "") else str(default)
+        rows.append((variable, shown, field.description or ""))
+    return rows
+
+
+def settings_table() -> str:
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{v}` | `{d}` | {m} |" for v, d, m in settings_rows()]
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from blockbuster import blockbuster_ctx
 
 from ccs.localenv import LocalPostgres, LocalRedis
 from state.db import create_pool, migrate_sync
@@ -18,6 +19,26 @@ from state.db import create_pool, migrate_sync
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CAPTURES = SHARED / "ami-captures"
+
+
+OUR_PACKAGES = ["agent_api", "ccs", "cti", "ivr", "speech", "state", "campaigns"]
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_calls(request: pytest.FixtureRequest) -> Iterator[object]:
+    """Fail any test whose code blocks the event loop (file or socket I/O, sleeps) inside it.
+
+    Only calls made from our packages count. Opt out with ``@pytest.mark.blocking_allowed``.
+    """
+    if request.node.get_closest_marker("blocking_allowed"):
+        yield None
+        return
+    with blockbuster_ctx(OUR_PACKAGES) as guard:
+        # Library internals that do one small read on connect, outside our control.
+        for function in guard.functions.values():
+            function.can_block_in("redis/utils.py", "get_lib_version")
+            function.can_block_in("asyncpg/connect_utils.py", "_read_password_file")
+        yield guard
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 import asyncpg
 import redis.asyncio as aioredis
 
-from state.db import migrate_sync
+from state.db import migrate
 
 
 async def test_when_services_start_then_postgres_and_redis_answer(pg_server, redis_server):
@@ -19,9 +19,9 @@ async def test_when_services_start_then_postgres_and_redis_answer(pg_server, red
 
 async def test_when_migrating_an_empty_database_then_schema_exists_and_rerun_is_noop(create_database):
     dsn = await create_database("mig")
-    applied = migrate_sync(dsn)
+    applied = await migrate(dsn)
     assert applied, "an empty database must get every migration"
-    assert migrate_sync(dsn) == []
+    assert await migrate(dsn) == []
     conn = await asyncpg.connect(dsn)
     try:
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}

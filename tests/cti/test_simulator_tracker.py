@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import asyncio
+
 import pytest
 
 from .replay import messages, recorded, run
@@ -34,7 +36,7 @@ async def test_when_tracker_reads_the_simulator_then_verdicts_match_the_recordin
         sim, raw_client, name):
     client = await replay(sim, raw_client, name)
     sim_tracker, sim_events = run(client.messages())
-    rec_tracker, rec_events = run(messages(recorded(name)))
+    rec_tracker, rec_events = run(await asyncio.to_thread(messages, recorded(name)))
     assert verdicts(sim_events) == verdicts(rec_events)
     assert sim_tracker.calls() == ()
     for queue in rec_tracker.queues():

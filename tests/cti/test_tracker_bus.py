@@ -30,8 +30,9 @@ async def test_when_tracker_publishes_then_async_subscriber_receives_in_order():
     async def consume():
         return [e async for e in sub]
 
+    recording = await asyncio.to_thread(messages, recorded("01_answered"))
     task = asyncio.create_task(consume(), name="consume")
-    for m in messages(recorded("01_answered")):
+    for m in recording:
         tracker.apply(m)
     sub.close()
     got = await task

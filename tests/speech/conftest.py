@@ -28,9 +28,3 @@ async def speech_engine() -> AsyncIterator[SpeechEngine]:
     await engine.close()
 
 
-@pytest.fixture(autouse=True)
-def no_blocking_calls() -> Iterator[object]:
-    """Fail any test whose code blocks the event loop (file or socket I/O, sleeps) outside
-    an executor: Vosk work must run in the engine's threads."""
-    with blockbuster_ctx(["speech", "tests.speech"]) as guard:
-        yield guard

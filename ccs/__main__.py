@@ -1,0 +1,3 @@
+from ccs.cli import main
+
+main()
