@@ -87,8 +87,14 @@ def seed(accounts: int, seed_value: int) -> None:
 
     settings = resolve_services(_settings())
     migrate_sync(settings.postgres.dsn)
-    report = asyncio.run(_seed(settings.postgres.dsn, accounts, seed_value))
-    click.echo(report)
+    from state.generator import GeneratorError
+
+    try:
+        report = asyncio.run(_seed(settings.postgres.dsn, accounts, seed_value))
+    except GeneratorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"loaded {report.accounts} accounts in {report.seconds:.1f}s: "
+               + ", ".join(f"{name} {count}" for name, count in report.rows.items()))
 
 
 async def _seed(dsn: str, accounts: int, seed_value: int):
@@ -105,14 +111,28 @@ async def _seed(dsn: str, accounts: int, seed_value: int):
 @main.command("import-billing")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_billing_cmd(path: Path) -> None:
-    """Import a billing CSV export (format in README)."""
+    """Import a billing CSV export (format in README). Exit 1: some rows rejected; 2: refused."""
+    from state.billing_import import BillingImportError
     from state.db import migrate_sync
 
     settings = resolve_services(_settings())
     migrate_sync(settings.postgres.dsn)
-    report = asyncio.run(_import(settings.postgres.dsn, path))
-    click.echo(report.summary() if hasattr(report, "summary") else report)
-    if getattr(report, "rejected", None):
+    try:
+        report = asyncio.run(_import(settings.postgres.dsn, path))
+    except BillingImportError as exc:
+        click.echo(f"{path}: refused, nothing applied: {exc}", err=True)
+        sys.exit(2)
+    click.echo(
+        f"{path}: {report.rows_read} rows read, {report.rows_applied} applied, "
+        f"{report.rejected_count} rejected in {report.seconds:.1f}s"
+    )
+    for name, count in sorted(report.changes.items()):
+        click.echo(f"  {name}: {count} row(s) changed")
+    for rejection in report.rejected:
+        click.echo(f"  line {rejection.line}: {rejection.reason}", err=True)
+    if report.rejected_count > len(report.rejected):
+        click.echo(f"  ... and {report.rejected_count - len(report.rejected)} more", err=True)
+    if report.rejected_count:
         sys.exit(1)
 
 

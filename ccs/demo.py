@@ -1,0 +1,109 @@
+"""`ccs demo`: the server with demo data and, without a real Asterisk, the PBX simulator."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import signal
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from ccs.settings import Settings
+from state.db import create_pool, migrate_sync
+
+log = logging.getLogger("ccs.demo")
+
+
+def demo_password(settings: Settings) -> str:
+    """The configured demo password, or one made on first run and kept in the data folder."""
+    if settings.demo.password is not None:
+        return settings.demo.password.get_secret_value()
+    path = Path(settings.local.data_dir) / "demo-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(9))
+    return path.read_text().strip()
+
+
+async def load_demo_data(settings: Settings, password: str) -> None:
+    from state.demo_data import install_demo_staff
+    from state.generator import generate
+
+    pool = await create_pool(settings.postgres.dsn, min_size=1, max_size=4)
+    try:
+        if await pool.fetchval("SELECT count(*) FROM accounts") == 0:
+            report = await generate(pool, accounts=settings.demo.accounts, seed=settings.demo.seed)
+            log.info("demo data loaded: %s", report)
+        await install_demo_staff(pool, password)
+    finally:
+        await pool.close()
+
+
+async def _serve(settings: Settings, password: str) -> None:
+    from agent_api.app import create_app
+    from cti.simulator import Simulator
+    from cti.simulator.scenario import ScenarioSettings, drive, scenario_config
+
+    await load_demo_data(settings, password)
+    sim = None
+    driver = None
+    if not settings.ami.host:
+        scenario = ScenarioSettings(
+            agents=settings.demo.agents, calls_per_second=settings.demo.calls_per_second,
+            duration=365 * 24 * 3600, seed=settings.demo.seed)
+        rng = random.Random(scenario.seed)
+        cfg = settings.simulator
+        sim = Simulator(scenario_config(scenario, rng), host=cfg.host, port=cfg.port,
+                        username=cfg.username, secret=cfg.secret.get_secret_value())
+        await sim.start()
+        driver = asyncio.create_task(drive(sim, scenario, rng), name="demo-scenario")
+        settings = settings.model_copy(update={"ami": settings.ami.model_copy(update={
+            "host": cfg.host, "port": sim.port, "username": cfg.username, "secret": cfg.secret})})
+        log.info("no CCS_AMI__HOST: PBX simulator on %s:%d", cfg.host, sim.port)
+
+    if settings.speech.model_path is None and settings.ivr.speech_language is None:
+        # The only model the registries ship is Korean: let the demo IVR listen in Korean
+        # (prompts stay Russian) rather than fall back to keys only.
+        settings = settings.model_copy(
+            update={"ivr": settings.ivr.model_copy(update={"speech_language": "ko"})})
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = web.TCPSite(runner, settings.http.host, settings.http.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise SystemExit(
+                f"cannot listen on {settings.http.host}:{settings.http.port} ({exc.strerror}); "
+                "set CCS_HTTP__PORT to a free port"
+            ) from exc
+        print(
+            f"ccs demo: http://{settings.http.host}:{settings.http.port}/health\n"
+            f"  log in with POST /api/login as agent1001 .. agent1018 or supervisor, "
+            f"password: {password}",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        if driver is not None:
+            driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
+        if sim is not None:
+            await sim.stop()
+
+
+def run_demo(settings: Settings) -> None:
+    migrate_sync(settings.postgres.dsn)
+    password = demo_password(settings)
+    asyncio.run(_serve(settings, password))

@@ -1,0 +1,290 @@
+"""The SQL half of the billing import: staging table, duplicate check, set-based upserts.
+
+Runs inside the caller's transaction. Every upsert writes only rows whose values differ
+(``IS DISTINCT FROM``), so a second import of the same file leaves every row (and its xmin) as it
+was. Counts of written rows per table go to ``report.changes``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from state.billing_import import ImportReport
+
+MAX_LISTED = 1000  # duplicates listed in the report (all are counted)
+LONG = 3600.0  # seconds: bulk statements outlive the pool's per-command timeout
+
+STAGE_COLUMNS = (
+    "line",
+    "account",
+    "kind",
+    "full_name",
+    "inn",
+    "city",
+    "street",
+    "house",
+    "apartment",
+    "timezone",
+    "phone",
+    "service",
+    "service_status",
+    "period",
+    "charged",
+    "paid",
+    "balance",
+    "debt",
+    "penalty",
+    "months_overdue",
+)
+
+_STAGE = """
+CREATE TEMP TABLE billing_stage (
+    line integer NOT NULL, account text NOT NULL, kind text NOT NULL, full_name text NOT NULL,
+    inn text, city text NOT NULL, street text NOT NULL, house text NOT NULL, apartment text,
+    timezone text, phone text, service text NOT NULL, service_status text NOT NULL,
+    period date NOT NULL, charged numeric(14, 2), paid numeric(14, 2),
+    balance numeric(14, 2) NOT NULL, debt numeric(14, 2) NOT NULL,
+    penalty numeric(14, 2) NOT NULL, months_overdue integer NOT NULL
+) ON COMMIT DROP
+"""
+
+_DUPLICATES = """
+CREATE TEMP TABLE billing_dups ON COMMIT DROP AS
+SELECT line, first FROM (
+    SELECT line, row_number() OVER w AS n, first_value(line) OVER w AS first
+    FROM billing_stage WINDOW w AS (PARTITION BY account, service, period ORDER BY line)
+) d WHERE n > 1
+"""
+
+# The latest line of each account carries its consumer and address.
+_ACCOUNTS = """
+CREATE TEMP TABLE billing_accounts ON COMMIT DROP AS
+SELECT DISTINCT ON (s.account) s.account, s.kind, s.full_name, s.inn, s.city, s.street, s.house,
+       s.apartment, s.timezone, a.id AS account_id, a.consumer_id, a.id IS NULL AS is_new
+FROM billing_stage s LEFT JOIN accounts a ON a.number = s.account
+ORDER BY s.account, s.line DESC
+"""
+
+# Each upsert first drops, with an anti-join, the rows that are already in place: on a re-import
+# that replaces millions of index probes and row locks by one hash join. ON CONFLICT stays for
+# rows written meanwhile by someone else.
+
+# The latest period (then line) of each account and service carries status and balance.
+_LATEST = """
+CREATE TEMP TABLE billing_latest ON COMMIT DROP AS
+SELECT DISTINCT ON (b.account_id, s.service) b.account_id, s.service, s.service_status, s.period,
+       s.balance, s.debt, s.penalty, s.months_overdue
+FROM billing_stage s JOIN billing_accounts b USING (account)
+ORDER BY b.account_id, s.service, s.period DESC, s.line DESC
+"""
+
+_STEPS: tuple[tuple[str, str], ...] = (
+    (
+        "consumers",
+        """
+        INSERT INTO consumers (id, kind, full_name, inn)
+        SELECT consumer_id, kind, full_name, inn FROM billing_accounts WHERE is_new""",
+    ),
+    (
+        "accounts",
+        """
+        INSERT INTO accounts (id, number, consumer_id, city, street, house, apartment, timezone)
+        SELECT account_id, account, consumer_id, city, street, house, apartment,
+               coalesce(timezone, 'Europe/Moscow')
+        FROM billing_accounts WHERE is_new""",
+    ),
+    (
+        "consumers",
+        """
+        UPDATE consumers c SET kind = b.kind, full_name = b.full_name, inn = coalesce(b.inn, c.inn)
+        FROM billing_accounts b
+        WHERE NOT b.is_new AND c.id = b.consumer_id
+          AND (c.kind, c.full_name, c.inn) IS DISTINCT FROM (b.kind, b.full_name, coalesce(b.inn, c.inn))""",
+    ),
+    (
+        "accounts",
+        """
+        UPDATE accounts a SET city = b.city, street = b.street, house = b.house,
+               apartment = b.apartment, timezone = coalesce(b.timezone, a.timezone), updated_at = now()
+        FROM billing_accounts b
+        WHERE NOT b.is_new AND a.id = b.account_id
+          AND (a.city, a.street, a.house, a.apartment, a.timezone)
+              IS DISTINCT FROM (b.city, b.street, b.house, b.apartment, coalesce(b.timezone, a.timezone))""",
+    ),
+    (
+        "account_services",
+        """
+        INSERT INTO account_services AS t (account_id, service, status)
+        SELECT account_id, service, service_status FROM billing_latest l
+        WHERE NOT EXISTS (SELECT 1 FROM account_services x WHERE x.account_id = l.account_id
+                          AND x.service = l.service AND x.status = l.service_status)
+        ON CONFLICT (account_id, service) DO UPDATE SET status = EXCLUDED.status
+        WHERE t.status IS DISTINCT FROM EXCLUDED.status""",
+    ),
+    (
+        "balances",
+        """
+        INSERT INTO balances AS t (account_id, service, period, balance, debt, penalty, months_overdue)
+        SELECT account_id, service, period, balance, debt, penalty, months_overdue
+        FROM billing_latest l
+        WHERE NOT EXISTS (
+            SELECT 1 FROM balances x WHERE x.account_id = l.account_id AND x.service = l.service
+              AND (x.period > l.period OR (x.period, x.balance, x.debt, x.penalty, x.months_overdue)
+                   = (l.period, l.balance, l.debt, l.penalty, l.months_overdue)))
+        ON CONFLICT (account_id, service) DO UPDATE SET period = EXCLUDED.period,
+            balance = EXCLUDED.balance, debt = EXCLUDED.debt, penalty = EXCLUDED.penalty,
+            months_overdue = EXCLUDED.months_overdue, updated_at = now()
+        WHERE EXCLUDED.period >= t.period
+          AND (t.period, t.balance, t.debt, t.penalty, t.months_overdue) IS DISTINCT FROM
+              (EXCLUDED.period, EXCLUDED.balance, EXCLUDED.debt, EXCLUDED.penalty, EXCLUDED.months_overdue)""",
+    ),
+    (
+        "charges",
+        """
+        INSERT INTO charges AS t (account_id, service, period, amount)
+        SELECT b.account_id, s.service, s.period, s.charged
+        FROM billing_stage s JOIN billing_accounts b USING (account)
+        WHERE s.charged IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM charges x WHERE x.account_id = b.account_id
+                          AND x.service = s.service AND x.period = s.period AND x.amount = s.charged)
+        ON CONFLICT (account_id, service, period) DO UPDATE SET amount = EXCLUDED.amount
+        WHERE t.amount IS DISTINCT FROM EXCLUDED.amount""",
+    ),
+    (
+        "payments",
+        """
+        INSERT INTO payments AS t (account_id, service, paid_on, amount, channel, external_id)
+        SELECT b.account_id, s.service, (s.period + interval '1 month - 1 day')::date, s.paid,
+               'billing', 'billing:' || s.account || ':' || s.service || ':' || to_char(s.period, 'YYYY-MM')
+        FROM billing_stage s JOIN billing_accounts b USING (account)
+        WHERE s.paid > 0
+          AND NOT EXISTS (SELECT 1 FROM payments x WHERE x.account_id = b.account_id
+                          AND x.service = s.service AND x.amount = s.paid AND x.external_id =
+                          'billing:' || s.account || ':' || s.service || ':' || to_char(s.period, 'YYYY-MM'))
+        ON CONFLICT (external_id) DO UPDATE SET amount = EXCLUDED.amount
+        WHERE t.amount IS DISTINCT FROM EXCLUDED.amount""",
+    ),
+    (
+        "phones",
+        """
+        INSERT INTO phones (e164)
+        SELECT DISTINCT s.phone FROM billing_stage s
+        WHERE s.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM phones x WHERE x.e164 = s.phone)
+        ON CONFLICT (e164) DO NOTHING""",
+    ),
+    (
+        "account_phones",
+        """
+        INSERT INTO account_phones (phone_id, account_id)
+        SELECT DISTINCT p.id, b.account_id
+        FROM billing_stage s JOIN billing_accounts b USING (account) JOIN phones p ON p.e164 = s.phone
+        WHERE NOT EXISTS (SELECT 1 FROM account_phones x
+                          WHERE x.phone_id = p.id AND x.account_id = b.account_id)
+        ON CONFLICT (phone_id, account_id) DO NOTHING""",
+    ),
+)
+
+
+def _count(status: str) -> int:
+    parts = status.split()
+    return int(parts[-1]) if parts and parts[-1].isdigit() else 0
+
+
+async def apply_staged(
+    conn: asyncpg.Connection, chunks: AsyncIterable[bytes], report: ImportReport
+) -> None:
+    """Stage the validated rows, reject duplicates, upsert everything. Caller owns the transaction."""
+    await conn.execute("SET LOCAL work_mem = '256MB'")
+    await _skip_foreign_key_triggers(conn)
+    await conn.execute(_STAGE)
+    clock = _Clock(report.timings)
+    await conn.copy_to_table(
+        "billing_stage", source=chunks, columns=STAGE_COLUMNS, format="text", timeout=LONG
+    )
+    clock.lap("parse and stage")
+    await conn.execute("ANALYZE billing_stage", timeout=LONG)  # temp tables have no statistics
+    await conn.execute(_DUPLICATES, timeout=LONG)
+    duplicates = await conn.fetchval("SELECT count(*) FROM billing_dups")
+    if duplicates:
+        # Every duplicate is counted; only the first few are listed, like other rejections.
+        listed = await conn.fetch(
+            "SELECT line, first FROM billing_dups ORDER BY line LIMIT $1", MAX_LISTED
+        )
+        for row in listed:
+            report.reject(
+                row["line"], f"duplicate of line {row['first']} (same account, service and period)"
+            )
+        report.rejected_count += duplicates - len(listed)
+        await conn.execute(
+            "DELETE FROM billing_stage s USING billing_dups d WHERE s.line = d.line", timeout=LONG
+        )
+        report.rejected.sort(key=lambda r: r.line)
+    report.rows_applied = report.rows_read - report.rejected_count
+    clock.lap("duplicate check")
+    await conn.execute(_ACCOUNTS, timeout=LONG)
+    # Ids for new consumers and accounts come from their sequences, so both inserts can be
+    # plain set operations without a round trip per row.
+    await conn.execute(
+        """UPDATE billing_accounts
+           SET consumer_id = nextval(pg_get_serial_sequence('consumers', 'id')),
+               account_id = nextval(pg_get_serial_sequence('accounts', 'id'))
+           WHERE is_new""",
+        timeout=LONG,
+    )
+    await conn.execute(_LATEST, timeout=LONG)
+    await conn.execute("ANALYZE billing_accounts, billing_latest", timeout=LONG)
+    clock.lap("accounts and latest positions")
+    for table, sql in _STEPS:
+        status = await conn.execute(sql, timeout=LONG)
+        report.changes[table] = report.changes.get(table, 0) + _count(status)
+        clock.lap(table)
+
+
+class _Clock:
+    """Adds the seconds since the previous lap to ``timings[name]``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self._timings = timings
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self._timings[name] = self._timings.get(name, 0.0) + now - self._last
+        self._last = now
+
+
+_TARGETS = (
+    "consumers",
+    "accounts",
+    "phones",
+    "account_phones",
+    "account_services",
+    "balances",
+    "charges",
+    "payments",
+)
+
+
+async def _skip_foreign_key_triggers(conn: asyncpg.Connection) -> None:
+    """Skip per-row foreign-key checks when that skips nothing else.
+
+    Every id the upserts write comes from a join with its parent table inside this transaction,
+    and services were checked against ``services``, so the checks cannot fail; on 10 M rows they
+    cost more than the upserts themselves. Only possible for a superuser, and only done when the
+    target tables have no triggers of their own (replica mode would silence those too).
+    """
+    user_triggers = await conn.fetchval(
+        """SELECT count(*) FROM pg_trigger
+           WHERE NOT tgisinternal AND tgrelid = ANY(SELECT oid FROM pg_class
+               WHERE relname = ANY($1::text[]) AND relnamespace = 'public'::regnamespace)""",
+        list(_TARGETS),
+    )
+    if user_triggers:
+        return
+    if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+        await conn.execute("SET LOCAL session_replication_role = replica")
