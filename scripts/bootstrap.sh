@@ -14,7 +14,7 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 # espeak-ng and sox make test and benchmark audio (never claimed as recognisable speech).
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] || [ -n "${CCS_FORCE_APT:-}" ]; then
     if [ "$(id -u)" -ne 0 ]; then
         SUDO=sudo
     else
