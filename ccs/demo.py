@@ -10,7 +10,6 @@ import signal
 from pathlib import Path
 
 from aiohttp import web
-from pydantic import SecretStr
 
 from ccs.settings import Settings
 from state.db import create_pool, migrate_sync

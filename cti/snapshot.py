@@ -9,6 +9,7 @@ from state.events import MemberState
 
 from .tracker.channels import clean_number, read_vars
 from .tracker.members import member_state
+from .tracker.model import to_int
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,8 @@ class PbxSnapshot:
                 name = m.get("Queue")
                 if isinstance(name, str):
                     queues[name] = SnapshotQueue(
-                        name, str(m.get("Strategy", "")), _int(m.get("Calls")),
-                        _int(m.get("Completed")), _int(m.get("Abandoned")))
+                        name, str(m.get("Strategy", "")), to_int(m.get("Calls")),
+                        to_int(m.get("Completed")), to_int(m.get("Abandoned")))
             elif event == "QueueMember":
                 state = member_state(m, None)
                 if state is not None:
@@ -84,9 +85,9 @@ class PbxSnapshot:
                 queue, uid, chan = m.get("Queue"), m.get("Uniqueid"), m.get("Channel")
                 if isinstance(queue, str) and isinstance(uid, str) and isinstance(chan, str):
                     entries.append(SnapshotEntry(
-                        queue, _int(m.get("Position")), chan, uid,
+                        queue, to_int(m.get("Position")), chan, uid,
                         clean_number(m.get("CallerIDNum")), clean_number(m.get("CallerIDName")),
-                        float(_int(m.get("Wait")))))
+                        float(to_int(m.get("Wait")))))
             elif event in ("CoreShowChannel", "Status"):
                 has_channels = True
                 uid, chan = m.get("Uniqueid"), m.get("Channel")
@@ -101,15 +102,8 @@ class PbxSnapshot:
                     uid, chan, linked if isinstance(linked, str) and linked else uid,
                     str(m.get("ChannelStateDesc", "")), clean_number(m.get("CallerIDNum")),
                     clean_number(m.get("CallerIDName")), tuple(sorted(vars_.items())),
-                    str(bridge), str(m.get("Application", "")), float(_int(m.get("Seconds"))))
+                    str(bridge), str(m.get("Application", "")), float(to_int(m.get("Seconds"))))
             elif event in ("CoreShowChannelsComplete", "StatusComplete"):
                 has_channels = True
         return cls(queues, tuple(members.values()), tuple(entries), chans, has_channels,
                    all_queues)
-
-
-def _int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0

@@ -22,6 +22,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from ivr.tcp_server import ConnectionServer
+
 __all__ = [
     "AudioSocketServer",
     "AudioSession",
@@ -164,7 +166,7 @@ class AudioSession:
                     self._events.get_nowait()
 
 
-class AudioSocketServer:
+class AudioSocketServer(ConnectionServer):
     def __init__(
         self,
         *,
@@ -174,15 +176,9 @@ class AudioSocketServer:
     ) -> None:
         self._max_frame_bytes = max_frame_bytes
         self._read_timeout = read_timeout
+        super().__init__()
         self._queue_frames = queue_frames
         self._pending: dict[uuid.UUID, AudioSession] = {}
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None and self._server.sockets
-        return self._server.sockets[0].getsockname()[1]
 
     def expect(self, call_uuid: uuid.UUID | None = None) -> AudioSession:
         """Register a stream the flow is about to ask Asterisk for; returns its session."""
@@ -195,44 +191,8 @@ class AudioSocketServer:
         self._pending.pop(session.uuid, None)
         session.close()
 
-    def status(self) -> dict[str, object]:
-        """For /health: whether the AudioSocket port is open and how many connections it serves."""
-        return {"listening": self._server is not None and self._server.is_serving(),
-                "connections": len(self._tasks)}
-
-    async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(self._accept, host, port)
-
-    async def stop(self, grace: float = 2.0) -> None:
-        """Stop accepting; give connections ``grace`` seconds to finish, then cancel them."""
-        if self._server is not None:
-            self._server.close()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._serve(reader, writer)
-        except (ConnectionError, OSError) as exc:
-            log.info("AudioSocket connection lost: %s", exc)
-        except asyncio.CancelledError:
-            pass  # server shutdown; this task is the connection's top level
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+    def _connection_lost(self, exc: BaseException) -> None:
+        log.info("AudioSocket connection lost: %s", exc)
 
     async def _read_frame(self, reader: asyncio.StreamReader) -> tuple[int, bytes] | Ended:
         """One frame, or why there is none (then the connection must close)."""

@@ -16,6 +16,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 
+from ivr.tcp_server import ConnectionServer
 from ivr.agi_protocol import (
     AgiCommandError,
     AgiHangup,
@@ -173,7 +174,7 @@ class AgiChannel:
         self.hung_up = True
 
 
-class FastAgiServer:
+class FastAgiServer(ConnectionServer):
     """Accepts FastAGI connections and runs the route named by ``agi_network_script``."""
 
     def __init__(
@@ -184,13 +185,12 @@ class FastAgiServer:
         reply_timeout: float = 30.0,
         on_route_error: RouteErrorHook | None = None,
     ) -> None:
+        super().__init__()
         self._routes: dict[str, Route] = {}
+        self._stream_limit = max_header_bytes
         self._header_timeout = header_timeout
-        self._max_header_bytes = max_header_bytes
         self._reply_timeout = reply_timeout
         self._on_route_error = on_route_error
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def add_route(self, path: str, route: Route) -> None:
         if not inspect.iscoroutinefunction(route):
@@ -198,52 +198,6 @@ class FastAgiServer:
         if path in self._routes:
             raise ValueError(f"route {path!r} already exists")
         self._routes[path] = route
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None and self._server.sockets
-        return self._server.sockets[0].getsockname()[1]
-
-    def status(self) -> dict[str, object]:
-        """For /health: whether the FastAGI port is open and how many connections it serves."""
-        return {"listening": self._server is not None and self._server.is_serving(),
-                "connections": len(self._tasks)}
-
-    async def start(self, host: str, port: int) -> None:
-        # limit= bounds readuntil(): a header longer than this raises LimitOverrunError.
-        self._server = await asyncio.start_server(
-            self._accept, host, port, limit=self._max_header_bytes
-        )
-
-    async def stop(self, grace: float = 2.0) -> None:
-        """Stop accepting; give connections ``grace`` seconds to finish, then cancel them."""
-        if self._server is not None:
-            self._server.close()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._serve(reader, writer)
-        except asyncio.CancelledError:
-            # Server shutdown: this task is the connection's top level, nobody awaits more.
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
 
     async def _read_header(self, reader: asyncio.StreamReader) -> dict[str, str]:
         try:

@@ -20,6 +20,7 @@ from speech.session import SpeechSession
 __all__ = [
     "Alternative",
     "Command",
+    "EmptyGrammar",
     "NumberGrammar",
     "NumberKind",
     "NumberReading",

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from state.keys import Keys
 from state.models import ConsumerCard
+from state.repositories.accounts import METERS_JSON
 from state.repositories.base import Queryable
 from state.settings import RedisSettings
 
@@ -80,26 +81,7 @@ CROSS JOIN LATERAL (
     FROM (SELECT y.id, y.service, y.paid_on, y.amount, y.channel FROM payments y
           WHERE y.account_id = a.id ORDER BY y.paid_on DESC LIMIT $5) x
 ) pm
-CROSS JOIN LATERAL (
-    SELECT coalesce(json_agg(json_build_object('id', m.id, 'account_id', m.account_id,
-        'service', m.service, 'serial', m.serial, 'zones', m.zones, 'digits', m.digits,
-        'decimals', m.decimals, 'verification_due', m.verification_due,
-        'installed_on', m.installed_on, 'removed_on', m.removed_on,
-        'last_readings', lr.items) ORDER BY m.service, m.serial), '[]') AS items
-    FROM meters m
-    CROSS JOIN LATERAL (
-        SELECT coalesce(json_object_agg(z.zone, r), '{}') AS items
-        FROM unnest(m.zones) AS z(zone)
-        CROSS JOIN LATERAL (
-            SELECT r.id, r.meter_id, r.zone, r.period, r.value, r.source, r.status,
-                   r.reject_reason, r.entered_by, r.call_id, r.created_at
-            FROM readings r
-            WHERE r.meter_id = m.id AND r.zone = z.zone AND r.status = 'accepted'
-            ORDER BY r.period DESC LIMIT 1
-        ) r
-    ) lr
-    WHERE m.account_id = a.id AND m.removed_on IS NULL
-) mt
+CROSS JOIN LATERAL (""" + METERS_JSON.format(account_id="a.id") + """) mt
 CROSS JOIN LATERAL (
     SELECT coalesce(json_agg(x ORDER BY x.status IN ('new', 'in_progress') DESC,
                                         x.created_at DESC), '[]') AS items

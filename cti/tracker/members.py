@@ -10,17 +10,10 @@ from typing import TYPE_CHECKING
 
 from state.events import MemberAdded, MemberRemoved, MemberState, MemberStateChanged
 
-from .model import DEVICE_STATUS
+from .model import DEVICE_STATUS, to_int
 
 if TYPE_CHECKING:
     from . import Message, Tracker
-
-
-def _int(value: object, default: int = 0) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
 
 
 def _flag(value: object) -> bool:
@@ -43,9 +36,9 @@ def member_state(m: Message, old: MemberState | None) -> MemberState | None:
         if isinstance(value, str):
             base[field] = value
     if "Penalty" in m:
-        base["penalty"] = _int(m["Penalty"])
+        base["penalty"] = to_int(m["Penalty"])
     if "Status" in m:
-        status = _int(m["Status"])
+        status = to_int(m["Status"])
         base["status"], base["status_text"] = status, DEVICE_STATUS.get(status, "unknown")
     if "Paused" in m:
         base["paused"] = _flag(m["Paused"])
@@ -54,9 +47,9 @@ def member_state(m: Message, old: MemberState | None) -> MemberState | None:
     if "InCall" in m:
         base["in_call"] = _flag(m["InCall"])
     if "CallsTaken" in m:
-        base["calls_taken"] = _int(m["CallsTaken"])
+        base["calls_taken"] = to_int(m["CallsTaken"])
     if "LastCall" in m:
-        base["last_call"] = float(_int(m["LastCall"]))
+        base["last_call"] = float(to_int(m["LastCall"]))
     return MemberState(**base)
 
 

@@ -158,3 +158,11 @@ class QueueView:
     talking: int
     answered: int
     abandoned: int
+
+
+def to_int(value: object, default: int = 0) -> int:
+    """An AMI field as an int; fields are text and may be missing or garbled."""
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default

@@ -15,17 +15,10 @@ from state.events import (
 )
 
 from .channels import call_vars, touch
-from .model import LEFT, RELEASED, TALKING, WAITING, Entry, Segment
+from .model import LEFT, RELEASED, TALKING, WAITING, Entry, Segment, to_int
 
 if TYPE_CHECKING:
     from . import Message, Tracker
-
-
-def _int(value: object, default: int = 0) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
 
 
 def _float(value: object, default: float = 0.0) -> float:
@@ -75,7 +68,7 @@ def on_caller_join(t: Tracker, m: Message) -> None:
     assert seg is not None
     seg.state, seg.joined = WAITING, ts
     q = t.queue_state(queue)
-    position = _int(m.get("Position"))
+    position = to_int(m.get("Position"))
     q.entries[ch.uniqueid] = Entry(ch.uniqueid, ch.name, ch.linkedid, position, ts, ch.number,
                                    ch.cname)
     t.emit(CallOffered(ts=ts, queue=queue, linkedid=ch.linkedid, channel=ch.name,
@@ -115,7 +108,7 @@ def on_caller_abandon(t: Tracker, m: Message) -> None:
     for interface in list(seg.ringing):
         t.stop_ringing(seg, interface)
     t.emit(CallAbandoned(ts=t.ts(m), queue=queue, linkedid=seg.linkedid, channel=seg.channel,
-                         position=_int(m.get("Position")), wait=_float(m.get("HoldTime"))))
+                         position=to_int(m.get("Position")), wait=_float(m.get("HoldTime"))))
 
 
 def on_agent_called(t: Tracker, m: Message) -> None:

@@ -42,26 +42,33 @@ async def find_accounts_by_phone(conn: Queryable, e164: str, limit: int = 10) ->
     return [Account.model_validate(dict(r)) for r in rows]
 
 
+# Installed meters of the account whose id is `{account_id}`, each with the last accepted reading
+# of every tariff zone, as one JSON array. The consumer card embeds the same fragment.
+METERS_JSON = """
+    SELECT coalesce(json_agg(json_build_object('id', m.id, 'account_id', m.account_id,
+        'service', m.service, 'serial', m.serial, 'zones', m.zones, 'digits', m.digits,
+        'decimals', m.decimals, 'verification_due', m.verification_due,
+        'installed_on', m.installed_on, 'removed_on', m.removed_on,
+        'last_readings', lr.items) ORDER BY m.service, m.serial), '[]') AS items
+    FROM meters m
+    CROSS JOIN LATERAL (
+        SELECT coalesce(json_object_agg(z.zone, r), '{{}}') AS items
+        FROM unnest(m.zones) AS z(zone)
+        CROSS JOIN LATERAL (
+            SELECT r.id, r.meter_id, r.zone, r.period, r.value, r.source, r.status,
+                   r.reject_reason, r.entered_by, r.call_id, r.created_at
+            FROM readings r
+            WHERE r.meter_id = m.id AND r.zone = z.zone AND r.status = 'accepted'
+            ORDER BY r.period DESC LIMIT 1
+        ) r
+    ) lr
+    WHERE m.account_id = {account_id} AND m.removed_on IS NULL
+"""
+
+
 async def meters_of_account(conn: Queryable, account_id: int) -> list[MeterWithReadings]:
     """Installed meters with the last accepted reading of each zone, in one statement."""
     text = await conn.fetchval(
-        """SELECT coalesce(json_agg(json_build_object('id', m.id, 'account_id', m.account_id,
-               'service', m.service, 'serial', m.serial, 'zones', m.zones, 'digits', m.digits,
-               'decimals', m.decimals, 'verification_due', m.verification_due,
-               'installed_on', m.installed_on, 'removed_on', m.removed_on,
-               'last_readings', lr.items) ORDER BY m.service, m.serial), '[]')::text
-           FROM meters m
-           CROSS JOIN LATERAL (
-               SELECT coalesce(json_object_agg(z.zone, r), '{}') AS items
-               FROM unnest(m.zones) AS z(zone)
-               CROSS JOIN LATERAL (
-                   SELECT r.id, r.meter_id, r.zone, r.period, r.value, r.source, r.status,
-                          r.reject_reason, r.entered_by, r.call_id, r.created_at
-                   FROM readings r
-                   WHERE r.meter_id = m.id AND r.zone = z.zone AND r.status = 'accepted'
-                   ORDER BY r.period DESC LIMIT 1) r
-           ) lr
-           WHERE m.account_id = $1 AND m.removed_on IS NULL""",
-        account_id,
+        f"SELECT items::text FROM ({METERS_JSON.format(account_id='$1')}) mt", account_id
     )
     return _METERS.validate_json(text)
