@@ -28,3 +28,11 @@ def test_when_settings_change_then_readme_table_matches():
     block = re.search(r"<!-- settings-table:begin -->\n(.*?)\n<!-- settings-table:end -->", README, re.S)
     assert block, "README lacks the settings table markers"
     assert block.group(1) == settings_table(), "run `ccs settings` and paste the table into README.md"
+
+
+def test_when_billing_format_changes_then_readme_shows_it():
+    from state.billing_import import BILLING_FORMAT
+
+    block = re.search(r"<!-- billing-format:begin -->\n(.*?)\n<!-- billing-format:end -->", README, re.S)
+    assert block, "README lacks the billing format markers"
+    assert block.group(1).strip() == BILLING_FORMAT.strip()
