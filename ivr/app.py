@@ -144,7 +144,11 @@ async def ivr_servers(
         max_header_bytes=settings.max_header_bytes,
         reply_timeout=settings.reply_timeout,
         on_route_error=on_route_error,
+        token=settings.agi_token.get_secret_value() if settings.agi_token else None,
     )
+    if settings.agi_token is None and settings.agi_host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("CCS_IVR__AGI_TOKEN is unset while FastAGI listens on %s: any peer that "
+                    "reaches the port can drive the IVR", settings.agi_host)
     engine = _usable_engine(engine, settings.speech_language or settings.language)
     await audio.start(settings.audiosocket_host, settings.audiosocket_port)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -184,8 +185,12 @@ class FastAgiServer(ConnectionServer):
         max_header_bytes: int = 16384,
         reply_timeout: float = 30.0,
         on_route_error: RouteErrorHook | None = None,
+        token: str | None = None,
     ) -> None:
         super().__init__()
+        # FastAGI has no authentication of its own: the dialplan passes a shared secret as the
+        # first AGI argument, AGI(agi://server/ivr,<token>), and peers without it are refused.
+        self._token = token
         self._routes: dict[str, Route] = {}
         self._stream_limit = max_header_bytes
         self._header_timeout = header_timeout
@@ -216,6 +221,11 @@ class FastAgiServer(ConnectionServer):
             headers = await self._read_header(reader)
         except AgiHeaderError as exc:
             log.warning("FastAGI connection refused: %s", exc)
+            return
+        if self._token is not None and not hmac.compare_digest(
+            headers.get("agi_arg_1", "").encode(), self._token.encode()
+        ):
+            log.warning("FastAGI connection refused: missing or wrong token")
             return
         path = headers.get("agi_network_script", "")
         route = self._routes.get(path)

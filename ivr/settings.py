@@ -1,10 +1,15 @@
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 class IvrSettings(BaseModel):
     enabled: bool = Field(True, description="Run the FastAGI and AudioSocket servers.")
     agi_host: str = Field("127.0.0.1", description="FastAGI listen address.")
     agi_port: int = Field(4573, description="FastAGI listen port.")
+    agi_token: SecretStr | None = Field(
+        None,
+        description="Shared secret the dialplan passes as the first AGI argument; unset: "
+        "FastAGI peers are not checked (only for a loopback agi_host).",
+    )
     audiosocket_host: str = Field("127.0.0.1", description="AudioSocket listen address.")
     audiosocket_port: int = Field(9092, description="AudioSocket listen port.")
     header_timeout: float = Field(5.0, description="Seconds a FastAGI peer has to send its header.")

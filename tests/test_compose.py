@@ -15,6 +15,7 @@ ENV = {
     "CCS_POSTGRES_PASSWORD": "x" * 16,
     "CCS_AMI__SECRET": "y" * 16,
     "CCS_AUTH__SECRET_KEY": "z" * 32,
+    "CCS_IVR__AGI_TOKEN": "t" * 24,
 }
 
 
@@ -41,6 +42,8 @@ def test_when_secrets_are_given_then_compose_config_accepts_the_file(tmp_path):
     assert {"asterisk", "postgres", "redis", "server"} <= set(config["services"])
     server_env = config["services"]["server"]["environment"]
     assert server_env["CCS_AMI__HOST"] == "asterisk"
+    # Asterisk and the server share the FastAGI token; Asterisk renders its AMI secret.
+    assert config["services"]["asterisk"]["environment"]["CCS_AGI_TOKEN"] == server_env["CCS_IVR__AGI_TOKEN"]
     assert "vosk-model" in config["volumes"]
 
 

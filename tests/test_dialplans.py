@@ -58,7 +58,8 @@ def test_when_reading_extensions_conf_then_server_contexts_exist_and_agi_url_mat
     assert parts.port == IvrSettings().agi_port
     assert parts.path.lstrip("/") == ROUTE
     ivr = "\n".join(conf["ccs-ivr"])
-    assert "AGI(${CCS_AGI_URL})" in ivr
+    # The FastAGI token comes from Asterisk's environment, never from the file.
+    assert "AGI(${CCS_AGI_URL},${ENV(CCS_AGI_TOKEN)})" in ivr
     assert "Goto(ccs-queues,${CCS_QUEUE},1)" in ivr
     assert "Queue(${CCS_QUEUE}" in "\n".join(conf["ccs-queues"])
 

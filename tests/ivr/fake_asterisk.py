@@ -50,6 +50,7 @@ class FakeAsteriskCall:
     played: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     hung_up: bool = False
+    agi_token: str | None = None  # sent as agi_arg_1, as AGI(url,<token>) does
 
     def __post_init__(self) -> None:
         self._turns: deque[str] = deque(self.script)
@@ -76,6 +77,8 @@ class FakeAsteriskCall:
             "agi_accountcode": "",
             "agi_threadid": "140000000000000",
         }
+        if self.agi_token is not None:
+            env["agi_arg_1"] = self.agi_token
         return "".join(f"{k}: {v}\n" for k, v in env.items()).encode() + b"\n"
 
     def _next_turn(self) -> str:

@@ -395,3 +395,28 @@ async def test_when_model_knows_no_word_of_the_language_then_ivr_runs_on_keys_on
     settings = ivr_test_settings().model_copy(update={"speech_language": "ko"})
     async with ivr_factory(vosk_engine, settings=settings) as (_agi, _audio, app):
         assert app.engine is vosk_engine
+
+
+async def test_when_agi_token_is_set_then_only_peers_with_it_reach_the_ivr(ivr_db, ivr_factory):
+    from pydantic import SecretStr
+
+    from tests.ivr.conftest import ivr_test_settings
+
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    await add_meter(ivr_db, acc.account_id, digits=6)
+    settings = ivr_test_settings().model_copy(update={"agi_token": SecretStr("dialplan-secret-1")})
+    async with ivr_factory(settings=settings) as (agi, _audio, _app):
+        stranger = FakeAsteriskCall(agi.port, caller=phone, script=["keys:9"])
+        await stranger.run()
+        wrong = FakeAsteriskCall(agi.port, caller=phone, script=["keys:9"], agi_token="guess")
+        await wrong.run()
+        asterisk = FakeAsteriskCall(agi.port, caller=phone, script=["keys:1", "keys:9"],
+                                    agi_token="dialplan-secret-1")
+        await asterisk.run()
+    assert stranger.commands == [] and wrong.commands == []
+    assert asterisk.commands, "the peer with the token must be served"
+    assert await ivr_db.fetchval(
+        "SELECT count(*) FROM interactions WHERE call_id = ANY($1)",
+        [stranger.uniqueid, wrong.uniqueid]) == 0
+    await wait_interaction(ivr_db, asterisk.uniqueid)
