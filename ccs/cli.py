@@ -152,10 +152,14 @@ def serve() -> None:
     """Run the server against the configured PostgreSQL, Redis and Asterisk."""
     from aiohttp import web
 
-    from agent_api.app import create_app
+    from agent_api.app import ConfigurationError, create_app
 
     settings = resolve_services(_settings())
-    web.run_app(create_app(settings), host=settings.http.host, port=settings.http.port)
+    try:
+        app = create_app(settings)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    web.run_app(app, host=settings.http.host, port=settings.http.port)
 
 
 @main.command()

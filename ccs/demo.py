@@ -64,6 +64,10 @@ async def _serve(settings: Settings, password: str) -> None:
         settings = settings.model_copy(update={"ami": settings.ami.model_copy(update={
             "host": cfg.host, "port": sim.port, "username": cfg.username, "secret": cfg.secret})})
         log.info("no CCS_AMI__HOST: PBX simulator on %s:%d", cfg.host, sim.port)
+        # Nothing dials the IVR of a simulated PBX: unless set, let its ports be any free ones so
+        # that two demos (two checkouts) on one machine do not collide.
+        ports = {k: 0 for k in ("agi_port", "audiosocket_port") if k not in settings.ivr.model_fields_set}
+        settings = settings.model_copy(update={"ivr": settings.ivr.model_copy(update=ports)})
 
     if settings.speech.model_path is None and settings.ivr.speech_language is None:
         # The only model the registries ship is Korean: let the demo IVR listen in Korean

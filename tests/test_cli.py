@@ -60,3 +60,10 @@ def test_when_a_file_is_not_utf8_then_it_is_refused_with_exit_2(ccs):
     result = ccs("import-billing", str(FIXTURES / "billing_broken_encoding.csv"))
     assert result.returncode == 2
     assert "refused" in result.stderr
+
+
+def test_when_serving_without_a_secret_key_then_it_refuses_clearly(ccs):
+    result = ccs("serve")
+    assert result.returncode == 1
+    assert "CCS_AUTH__SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
