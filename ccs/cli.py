@@ -152,6 +152,7 @@ def serve() -> None:
     """Run the server against the configured PostgreSQL, Redis and Asterisk."""
     from aiohttp import web
 
+    from agent_api.access_log import RedactedAccessLogger
     from agent_api.app import ConfigurationError, create_app
 
     settings = resolve_services(_settings())
@@ -159,7 +160,8 @@ def serve() -> None:
         app = create_app(settings)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
-    web.run_app(app, host=settings.http.host, port=settings.http.port)
+    web.run_app(app, host=settings.http.host, port=settings.http.port,
+                access_log_class=RedactedAccessLogger)
 
 
 @main.command()

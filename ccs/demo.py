@@ -44,6 +44,7 @@ async def load_demo_data(settings: Settings, password: str) -> None:
 
 
 async def _serve(settings: Settings, password: str) -> None:
+    from agent_api.access_log import RedactedAccessLogger
     from agent_api.app import create_app
     from cti.simulator import Simulator
     from cti.simulator.scenario import ScenarioSettings, drive, scenario_config
@@ -74,7 +75,7 @@ async def _serve(settings: Settings, password: str) -> None:
         # (prompts stay Russian) rather than fall back to keys only.
         settings = settings.model_copy(
             update={"ivr": settings.ivr.model_copy(update={"speech_language": "ko"})})
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings), access_log_class=RedactedAccessLogger)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

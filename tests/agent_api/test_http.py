@@ -95,3 +95,24 @@ async def test_when_lookups_are_malformed_or_unknown_then_clear_errors(aiohttp_c
     assert missing.status == 404
     phone = await client.get("/api/cards/phone/hello", headers=headers)
     assert phone.status == 400
+
+
+async def test_when_cards_are_looked_up_then_the_access_log_holds_no_phone_or_account(
+    aiohttp_client, app_settings, agent, account, caplog
+):
+    from aiohttp.test_utils import TestServer
+
+    from agent_api.access_log import RedactedAccessLogger
+
+    server = TestServer(create_app(app_settings))
+    await server.start_server(access_log_class=RedactedAccessLogger)  # as ccs serve runs it
+    client = await aiohttp_client(server)
+    token = (await (await _login(client, agent)).json())["token"]
+    number, phone = account
+    with caplog.at_level("INFO", logger="aiohttp.access"):
+        for path in (f"/api/cards/account/{number}", f"/api/cards/phone/{phone}"):
+            response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "aiohttp.access")
+    assert "/api/cards/account/{number}" in logged  # the route template, not the value
+    assert number not in logged and phone[1:] not in logged
