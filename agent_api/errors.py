@@ -36,6 +36,16 @@ class NotFound(ApiError):
     error_id = "not-found"
 
 
+class Conflict(ApiError):
+    status = 409
+    error_id = "conflict"
+
+
+class Unavailable(ApiError):
+    status = 503
+    error_id = "pbx-unavailable"
+
+
 def error_response(status: int, error_id: str, message: str, details: dict | None = None) -> web.Response:
     body = {"error_id": error_id, "message": message, "details": details or {}}
     return web.json_response(body, status=status)

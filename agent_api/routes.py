@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent_api import http_auth, http_cards
+from agent_api import http_agents, http_auth, http_cards
 from agent_api.health import health
 from agent_api.metrics import metrics_handler
 
@@ -14,3 +14,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/login", http_auth.login)
     app.router.add_get("/api/cards/account/{number}", http_cards.card_by_account)
     app.router.add_get("/api/cards/phone/{phone}", http_cards.cards_by_phone)
+    app.router.add_get("/api/agents/me", http_agents.me)
+    app.router.add_put("/api/agents/me/readiness", http_agents.set_readiness)

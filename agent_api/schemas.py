@@ -1,7 +1,9 @@
 """Request and response bodies of the REST API."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from state.models import Agent
 
@@ -16,3 +18,18 @@ class LoginRequest(BaseModel):
 class LoginResponse(BaseModel):
     token: str
     agent: Agent
+
+
+class ReadinessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["ready", "not_ready", "logged_out"]
+    reason: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[\w .,-]+$")
+
+    @model_validator(mode="after")
+    def _reason_only_when_not_ready(self) -> ReadinessRequest:
+        if self.state == "not_ready" and not self.reason:
+            raise ValueError("not_ready needs a reason")
+        if self.state != "not_ready" and self.reason:
+            raise ValueError("only not_ready takes a reason")
+        return self
