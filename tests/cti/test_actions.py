@@ -94,6 +94,8 @@ async def test_when_link_drops_before_originate_is_answered_then_it_fails_and_is
         await actions.originate("Local/79121110001@ccs-callee", context="ccs-robot", exten="s")
     sim.cut_on.clear()
     await until(lambda: sim.logins >= 2, timeout=5)
+    # The PBX counts the login before our side has read its answer: wait for our side too.
+    await actions._conn.wait_ready(5)
     await actions.ping()
     assert len(sim.pbx.originates) == 1
 
