@@ -9,9 +9,12 @@ recorded file, so a finite set of recordings can say any value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from types import ModuleType
 
-__all__ = ["Prompt", "load", "join", "word_file"]
+from speech import money_to_words, number_to_words
+
+__all__ = ["Prompt", "Voice", "load", "join", "word_file"]
 
 _TRANSLIT = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
@@ -40,6 +43,30 @@ def word_file(folder: str, word: str) -> str:
     """Sound file of one spoken word; ASCII names, because sound folders travel between systems."""
     name = word.lower().translate(_TRANSLIT)
     return f"{folder}/" + "".join(c if c.isalnum() else "_" for c in name)
+
+
+class Voice:
+    """The prompt builders of one language: fixed recordings and values said word by word."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.folder = f"ccs/{lang}"
+        self.words_folder = f"ccs/{lang}/words"
+
+    def prompt(self, name: str, text: str) -> Prompt:
+        return Prompt((f"{self.folder}/{name}",), text)
+
+    def words(self, text: str) -> Prompt:
+        return Prompt(tuple(word_file(self.words_folder, w) for w in text.split()), text)
+
+    def number(self, value: Decimal | int) -> Prompt:
+        return self.words(number_to_words(value, self.lang))
+
+    def digits(self, text: str) -> Prompt:
+        return self.words(" ".join(number_to_words(int(d), self.lang) for d in text if d.isdigit()))
+
+    def money(self, amount: Decimal) -> Prompt:
+        return self.words(money_to_words(amount, self.lang))
 
 
 def load(lang: str) -> ModuleType:

@@ -4,32 +4,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ivr.prompts import Prompt, join, word_file
-from speech import money_to_words, number_to_words
+from ivr.prompts import Prompt, Voice, join
+from speech import number_to_words
 
-LANG = "en"
-FOLDER = "ccs/en"
-WORDS = "ccs/en/words"
-
-
-def _p(name: str, text: str) -> Prompt:
-    return Prompt((f"{FOLDER}/{name}",), text)
-
-
-def words(text: str) -> Prompt:
-    return Prompt(tuple(word_file(WORDS, w) for w in text.split()), text)
-
-
-def number(value: Decimal | int) -> Prompt:
-    return words(number_to_words(value, LANG))
-
-
-def digits(text: str) -> Prompt:
-    return words(" ".join(number_to_words(int(d), LANG) for d in text if d.isdigit()))
-
-
-def money(amount: Decimal) -> Prompt:
-    return words(money_to_words(amount, LANG))
+_VOICE = Voice("en")
+LANG = _VOICE.lang
+FOLDER = _VOICE.folder
+WORDS = _VOICE.words_folder
+_p = _VOICE.prompt
+words = _VOICE.words
+number = _VOICE.number
+digits = _VOICE.digits
+money = _VOICE.money
 
 
 WELCOME = _p("welcome", "Hello! You have reached the utility company's contact center.")
