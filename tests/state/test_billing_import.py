@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from state.billing_import import ImportFailed, ImportRefused, import_billing
+from state.billing_parse import (
+    _blocks,
+    _fast_service_part,
+    _fast_service_pattern,
+    _service_part,
+)
 
 FIXTURES = Path(__file__).with_name("fixtures")
 GOOD = FIXTURES / "billing_good.csv"
@@ -174,3 +183,136 @@ async def test_when_file_is_missing_then_import_is_refused(fresh_db, tmp_path):
     _, pool = await fresh_db("imp")
     with pytest.raises(ImportRefused, match="cannot be read"):
         await import_billing(pool, tmp_path / "absent.csv")
+
+
+SERVICES = frozenset({"electricity", "heating", "hot_water", "cold_water"})
+# Mostly valid values (so that the fast path is taken), with odd ones mixed in.
+_money_text = st.one_of(
+    st.from_regex(r"-?[0-9]{1,5}(?:[.,][0-9]{1,2})?", fullmatch=True),
+    st.from_regex(r"-?[0-9٣]{1,13}(?:[.,][0-9]{1,3})?", fullmatch=True),
+)
+_service_fields = st.tuples(
+    st.sampled_from(sorted(SERVICES) * 3 + ["gas", "Heating"]),
+    st.sampled_from(["", "active", "restricted", "suspended", "disconnected", "closed"]),
+    st.one_of(
+        st.from_regex(r"20[0-9]{2}-(0[1-9]|1[0-2])", fullmatch=True),
+        st.from_regex(r"(19|20|21)[0-9]{2}-[0-9]{2}(-[0-9]{2})?", fullmatch=True),
+    ),
+    *(st.one_of(st.just(""), _money_text) for _ in range(5)),
+    st.from_regex(r"-?[0-9]{0,5}", fullmatch=True),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_service_fields)
+def test_when_service_columns_take_the_fast_path_then_they_stage_as_full_validation_does(fields):
+    fast = _fast_service_pattern(SERVICES).fullmatch("\t".join(fields))
+    try:
+        slow = _service_part(list(fields), SERVICES)
+    except ValueError:
+        slow = None
+    if fast is not None:
+        assert _fast_service_part(fast) == slow
+    else:
+        # Declined: invalid, or a form left to the full validation (a day, non-ASCII digits).
+        day = "-" in fields[2][5:]
+        assert slow is None or day or any(not f.isascii() for f in fields)
+
+
+async def content(pool) -> dict[str, list[tuple]]:
+    """The imported rows without ids and xmin (two databases number them alike only by luck)."""
+    async with pool.acquire() as conn:
+        return {
+            "accounts": [
+                tuple(r)
+                for r in await conn.fetch(
+                    "SELECT a.number, c.full_name, a.city, a.apartment FROM accounts a "
+                    "JOIN consumers c ON c.id = a.consumer_id ORDER BY 1"
+                )
+            ],
+            "charges": [
+                tuple(r)
+                for r in await conn.fetch(
+                    "SELECT a.number, c.service, c.period, c.amount FROM charges c "
+                    "JOIN accounts a ON a.id = c.account_id ORDER BY 1, 2, 3"
+                )
+            ],
+        }
+
+
+def mixed_file(tmp_path) -> tuple[Path, int]:
+    """Bad rows, then good ones with a quoted line break among them; and a block size for
+    which a block (not the first) ends inside that quoted field."""
+    bad = (FIXTURES / "billing_bad_rows.csv").read_text(encoding="utf-8")
+    good = GOOD.read_text(encoding="utf-8").splitlines(keepends=True)[1:]
+    quoted = (
+        '4000000001;person;"Иванова\nМария";;Томск;ул. Ленина;1;2;;;heating;;2026-02;5;5;0;0;0;0\n'
+    )
+    path = tmp_path / "mixed.csv"
+    path.write_text(bad + "".join(good[:2]) + quoted + "".join(good[2:]), encoding="utf-8")
+    data = path.read_bytes()
+    inside = data.index("Иванова\n".encode()) + len("Иванова\n".encode())
+    for size in range(100, 400):
+        raw = io.BytesIO(data)
+        raw.readline()
+        ends = [offset + len(block) for offset, block in _blocks(raw, size)]
+        if inside in ends[1:]:
+            return path, size
+    raise AssertionError("no block size cuts inside the quoted field")
+
+
+async def test_when_parsed_in_worker_processes_then_result_is_as_in_one_thread(fresh_db, tmp_path):
+    path, cut_inside_quotes = mixed_file(tmp_path)
+    _, one_pool = await fresh_db("imp")
+    one = await import_billing(one_pool, path, workers=0)
+    for block_bytes in (cut_inside_quotes, 1 << 20):
+        _, many_pool = await fresh_db("imp")
+        many = await import_billing(many_pool, path, workers=2, block_bytes=block_bytes)
+        assert many.rejected == one.rejected and len(one.rejected) == 10
+        assert (many.rows_read, many.rows_applied, many.changes) == (
+            one.rows_read,
+            one.rows_applied,
+            one.changes,
+        )
+        assert await content(many_pool) == await content(one_pool)
+    assert ("4000000001", "Иванова\nМария", "Томск", "2") in (await content(one_pool))["accounts"]
+
+
+async def test_when_parsed_in_worker_processes_then_broken_encoding_names_the_line(fresh_db):
+    _, pool = await fresh_db("imp")
+    with pytest.raises(ImportRefused, match=r"line 4: not valid UTF-8"):
+        await import_billing(
+            pool, FIXTURES / "billing_broken_encoding.csv", workers=2, block_bytes=100
+        )
+
+
+async def test_when_a_duplicate_starts_a_run_of_rows_then_the_rest_of_the_run_still_applies(
+    fresh_db, tmp_path
+):
+    # Line 4 repeats line 2's account, service and period (rejected), and line 5 repeats
+    # line 4's account columns: the name and phone of line 5 must still reach the database.
+    header = GOOD.read_text(encoding="utf-8").splitlines()[0]
+    a = "5000000001;person;{name};;Томск;ул. Ленина;1;2;;{phone};{service};;2026-02;1;1;0;0;0;0"
+    b = "5000000002;person;Бобров Олег;;Томск;ул. Ленина;1;3;;;electricity;;2026-02;1;1;0;0;0;0"
+    rows = [
+        a.format(name="Старое Имя", phone="+79130000001", service="electricity"),
+        b,
+        a.format(name="Новое Имя", phone="+79130000002", service="electricity"),
+        a.format(name="Новое Имя", phone="+79130000002", service="heating"),
+    ]
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    _, pool = await fresh_db("imp")
+    report = await import_billing(pool, path)
+    assert [(r.line, r.reason[:17]) for r in report.rejected] == [(4, "duplicate of line")]
+    async with pool.acquire() as conn:
+        name = await conn.fetchval(
+            "SELECT c.full_name FROM accounts a JOIN consumers c ON c.id = a.consumer_id "
+            "WHERE a.number = '5000000001'"
+        )
+        phones = await conn.fetch(
+            "SELECT p.e164 FROM account_phones ap JOIN phones p ON p.id = ap.phone_id "
+            "JOIN accounts a ON a.id = ap.account_id WHERE a.number = '5000000001' ORDER BY 1"
+        )
+    assert name == "Новое Имя"
+    assert [r[0] for r in phones] == ["+79130000001", "+79130000002"]
