@@ -2,7 +2,8 @@
 
 Runs inside the caller's transaction. Every upsert writes only rows whose values differ
 (``IS DISTINCT FROM``), so a second import of the same file leaves every row (and its xmin) as it
-was. Counts of written rows per table go to ``report.changes``.
+was. Counts of written rows per table go to ``report.changes``. Into empty tables the rows go
+without most indexes, which are built again at the end (see state/billing_first_load.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING
 
 import asyncpg
+
+from state.billing_first_load import (
+    FIRST_LOAD_PAYMENTS,
+    FIRST_LOAD_PHONES,
+    TARGETS,
+    begin_first_load,
+    rebuild_indexes,
+)
 
 if TYPE_CHECKING:
     from state.billing_format import ImportReport
@@ -337,6 +346,9 @@ async def apply_staged(
         report.rejected.sort(key=lambda r: r.line)
     report.rows_applied = report.rows_read - report.rejected_count
     clock.lap("duplicate check")
+    rebuild = await begin_first_load(conn, LONG)
+    if rebuild is not None:
+        clock.lap("first load: lock and drop indexes")
     await conn.execute(_ACCOUNTS, timeout=LONG)
     await conn.execute(_LATEST, timeout=LONG)
     await conn.execute("ANALYZE billing_accounts, billing_latest", timeout=LONG)
@@ -345,13 +357,20 @@ async def apply_staged(
         " FROM billing_accounts"
     )
     clock.lap("accounts and latest positions")
-    for table, accounts, sql in _STEPS:
+    for step, (table, accounts, sql) in enumerate(_STEPS):
         report.changes.setdefault(table, 0)
         if (accounts == NEW and not new) or (accounts == EXISTING and not existing):
             continue
+        if rebuild is not None and step in _FIRST_LOAD_STEPS:
+            sql = _FIRST_LOAD_STEPS[step]
+            if sql is None:
+                continue
         status = await conn.execute(sql, timeout=LONG)
         report.changes[table] += _count(status)
         clock.lap(table)
+    if rebuild is not None:
+        await rebuild_indexes(conn, rebuild, LONG)
+        clock.lap("first load: rebuild indexes")
 
 
 class _Clock:
@@ -367,16 +386,6 @@ class _Clock:
         self._last = now
 
 
-_TARGETS = (
-    "consumers",
-    "accounts",
-    "phones",
-    "account_phones",
-    "account_services",
-    "balances",
-    "charges",
-    "payments",
-)
 
 
 async def _skip_foreign_key_triggers(conn: asyncpg.Connection) -> None:
@@ -391,9 +400,29 @@ async def _skip_foreign_key_triggers(conn: asyncpg.Connection) -> None:
         """SELECT count(*) FROM pg_trigger
            WHERE NOT tgisinternal AND tgrelid = ANY(SELECT oid FROM pg_class
                WHERE relname = ANY($1::text[]) AND relnamespace = 'public'::regnamespace)""",
-        list(_TARGETS),
+        list(TARGETS),
     )
     if user_triggers:
         return
     if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
         await conn.execute("SET LOCAL session_replication_role = replica")
+
+
+
+# Steps replaced on a first load (by position in _STEPS; None skips the step): with the tables
+# locked and empty there is nothing to update or to check against, and ON CONFLICT would need the
+# unique index that is gone until the end.
+_FIRST_LOAD_STEPS: dict[int, str | None] = {}
+
+
+def _first_load_steps() -> None:
+    for step, (table, accounts, sql) in enumerate(_STEPS):
+        if table == "payments" and accounts == NEW and sql.lstrip().startswith("UPDATE"):
+            _FIRST_LOAD_STEPS[step] = None
+        elif table == "payments" and accounts == NEW:
+            _FIRST_LOAD_STEPS[step] = FIRST_LOAD_PAYMENTS
+        elif table == "phones":
+            _FIRST_LOAD_STEPS[step] = FIRST_LOAD_PHONES
+
+
+_first_load_steps()

@@ -14,6 +14,13 @@ makes the rest of the file go line by line in the thread.
 - A file that is not UTF-8 or has an unusable header is refused as a whole: nothing is applied.
 - If anything fails while applying, the transaction rolls back and nothing is applied.
 - Upserts only write rows whose values differ, so importing the same file twice changes nothing.
+- First load: when every target table (consumers, accounts, phones, account_phones,
+  account_services, balances, charges, payments) is empty, e.g. when migrating from the old
+  billing system, the import takes ACCESS EXCLUSIVE locks on all of them for the rest of its
+  transaction (nobody can read or write them until it commits or rolls back), drops their
+  indexes and unique/primary-key constraints (except the keys foreign keys point at), fills the
+  tables with plain inserts and builds every index and constraint again, from the definitions
+  read from the catalog, before the commit. A violation found then fails the whole import.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -316,3 +317,99 @@ async def test_when_a_duplicate_starts_a_run_of_rows_then_the_rest_of_the_run_st
         )
     assert name == "Новое Имя"
     assert [r[0] for r in phones] == ["+79130000001", "+79130000002"]
+
+
+# --- first load: indexes dropped while empty tables fill, rebuilt before commit ------------
+FIRST_LOAD = "first load: rebuild indexes"  # the report's phase that says the path was taken
+
+
+async def schema(pool) -> dict[str, list[tuple]]:
+    """Every index (name, definition, oid, validity) and constraint of the import's tables."""
+    async with pool.acquire() as conn:
+        indexes = await conn.fetch(
+            """SELECT i.indexname, i.indexdef, c.oid::bigint, x.indisvalid
+               FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname
+                    AND c.relnamespace = 'public'::regnamespace
+               JOIN pg_index x ON x.indexrelid = c.oid
+               WHERE i.schemaname = 'public' AND i.tablename = ANY($1::text[]) ORDER BY 1""",
+            list(TABLES),
+        )
+        constraints = await conn.fetch(
+            """SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid),
+                      conindid::regclass::text, convalidated
+               FROM pg_constraint WHERE conrelid = ANY(SELECT oid FROM pg_class
+                   WHERE relname = ANY($1::text[]) AND relnamespace = 'public'::regnamespace)
+               ORDER BY 1, 2""",
+            list(TABLES),
+        )
+    return {"indexes": [tuple(r) for r in indexes], "constraints": [tuple(r) for r in constraints]}
+
+
+def without_oids(shape: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    return {**shape, "indexes": [(n, d, valid) for n, d, _, valid in shape["indexes"]]}
+
+
+async def test_when_first_load_into_empty_tables_then_every_index_and_constraint_is_rebuilt(
+    fresh_db,
+):
+    _, pool = await fresh_db("imp")
+    before = await schema(pool)
+    report = await import_billing(pool, GOOD)
+    assert FIRST_LOAD in report.timings
+    after = await schema(pool)
+    assert without_oids(after) == without_oids(before)
+    # Built anew (not merely left alone), except the keys foreign keys point at.
+    rebuilt = {
+        n
+        for (n, _, oid, _), (_, _, old, _) in zip(after["indexes"], before["indexes"])
+        if oid != old
+    }
+    assert {
+        "charges_pkey",
+        "accounts_number_key",
+        "phones_e164_key",
+        "balances_debt_idx",
+    } <= rebuilt
+    assert "accounts_pkey" not in rebuilt
+    # The rebuilt constraints hold.
+    async with pool.acquire() as conn:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(
+                "INSERT INTO accounts (number, consumer_id, city, street, house)"
+                " SELECT number, consumer_id, city, street, house FROM accounts LIMIT 1"
+            )
+    # Tables are no longer empty: the next import takes the usual path.
+    again = await import_billing(pool, GOOD)
+    assert FIRST_LOAD not in again.timings
+    assert set(again.changes.values()) == {0}
+
+
+async def test_when_first_load_fails_after_indexes_were_dropped_then_schema_and_data_stay(
+    fresh_db,
+):
+    _, pool = await fresh_db("imp")
+    # Every phone becomes the same number: only rebuilding phones_e164_key at the end can notice.
+    async with pool.acquire() as conn:
+        await conn.execute("""
+            CREATE FUNCTION same_phone() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN NEW.e164 := '+79990000000'; RETURN NEW; END $$;
+            CREATE TRIGGER phones_same BEFORE INSERT ON phones
+            FOR EACH ROW EXECUTE FUNCTION same_phone();""")
+    shape, rows = await schema(pool), await snapshot(pool)
+    with pytest.raises(ImportFailed, match="phones_e164_key"):
+        await import_billing(pool, GOOD)
+    assert await schema(pool) == shape
+    assert await snapshot(pool) == rows
+    # And a failure in the middle of the steps, after the drop, too.
+    async with pool.acquire() as conn:
+        await conn.execute("""
+            DROP TRIGGER phones_same ON phones;
+            CREATE FUNCTION refuse_charge() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'charges are frozen for this test'; END $$;
+            CREATE TRIGGER charges_frozen BEFORE INSERT ON charges
+            FOR EACH ROW EXECUTE FUNCTION refuse_charge();""")
+    shape = await schema(pool)
+    with pytest.raises(ImportFailed, match="charges are frozen"):
+        await import_billing(pool, GOOD)
+    assert await schema(pool) == shape
+    assert await snapshot(pool) == rows
