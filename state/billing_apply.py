@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from state.billing_format import COLUMNS
 from state.billing_first_load import (
     FIRST_LOAD_PAYMENTS,
     FIRST_LOAD_PHONES,
@@ -28,29 +29,10 @@ if TYPE_CHECKING:
 MAX_LISTED = 1000  # duplicates listed in the report (all are counted)
 LONG = 3600.0  # seconds: bulk statements outlive the pool's per-command timeout
 
-STAGE_COLUMNS = (
-    "line",
-    "run_start",
-    "account",
-    "kind",
-    "full_name",
-    "inn",
-    "city",
-    "street",
-    "house",
-    "apartment",
-    "timezone",
-    "phone",
-    "service",
-    "service_status",
-    "period",
-    "charged",
-    "paid",
-    "balance",
-    "debt",
-    "penalty",
-    "months_overdue",
-)
+# The staging table holds the file's columns in file-format order, after the line number and the
+# run marker; consumer_kind is stored as kind.
+STAGE_COLUMNS = ("line", "run_start",
+                 *("kind" if c == "consumer_kind" else c for c in COLUMNS))
 
 _STAGE = """
 CREATE TEMP TABLE billing_stage (
