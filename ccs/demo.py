@@ -46,42 +46,24 @@ async def load_demo_data(settings: Settings, password: str) -> None:
 async def _serve(settings: Settings, password: str) -> None:
     from agent_api.access_log import RedactedAccessLogger
     from agent_api.app import create_app
-    from cti.simulator import Simulator
-    from cti.simulator.scenario import ScenarioSettings, drive, scenario_config
 
     await load_demo_data(settings, password)
-    sim = None
-    driver = None
-    if not settings.ami.host:
-        scenario = ScenarioSettings(
-            agents=settings.demo.agents, calls_per_second=settings.demo.calls_per_second,
-            duration=365 * 24 * 3600, seed=settings.demo.seed)
-        rng = random.Random(scenario.seed)
-        cfg = settings.simulator
-        sim = Simulator(scenario_config(scenario, rng), host=cfg.host, port=cfg.port,
-                        username=cfg.username, secret=cfg.secret.get_secret_value())
-        await sim.start()
-        driver = asyncio.create_task(drive(sim, scenario, rng), name="demo-scenario")
-        settings = settings.model_copy(update={"ami": settings.ami.model_copy(update={
-            "host": cfg.host, "port": sim.port, "username": cfg.username, "secret": cfg.secret})})
-        log.info("no CCS_AMI__HOST: PBX simulator on %s:%d", cfg.host, sim.port)
-        # Nothing dials the IVR of a simulated PBX: unless set, let its ports be any free ones so
-        # that two demos (two checkouts) on one machine do not collide.
-        ports = {k: 0 for k in ("agi_port", "audiosocket_port") if k not in settings.ivr.model_fields_set}
-        settings = settings.model_copy(update={"ivr": settings.ivr.model_copy(update=ports)})
-
-    if settings.speech.model_path is None and settings.ivr.speech_language is None:
-        # The only model the registries ship is Korean: let the demo IVR listen in Korean
-        # (prompts stay Russian) rather than fall back to keys only.
-        settings = settings.model_copy(
-            update={"ivr": settings.ivr.model_copy(update={"speech_language": "ko"})})
-    runner = web.AppRunner(create_app(settings), access_log_class=RedactedAccessLogger)
-    await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        if not settings.ami.host:
+            settings = await _start_simulator(settings, stack)
+        if settings.speech.model_path is None and settings.ivr.speech_language is None:
+            # The only model the registries ship is Korean: let the demo IVR listen in Korean
+            # (prompts stay Russian) rather than fall back to keys only.
+            settings = settings.model_copy(
+                update={"ivr": settings.ivr.model_copy(update={"speech_language": "ko"})})
+        runner = web.AppRunner(create_app(settings), access_log_class=RedactedAccessLogger)
+        # Registered before setup: a start that fails halfway still cleans up what started.
+        stack.push_async_callback(runner.cleanup)
+        await runner.setup()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         site = web.TCPSite(runner, settings.http.host, settings.http.port)
         try:
             await site.start()
@@ -97,14 +79,39 @@ async def _serve(settings: Settings, password: str) -> None:
             flush=True,
         )
         await stop.wait()
-    finally:
-        await runner.cleanup()
-        if driver is not None:
-            driver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await driver
-        if sim is not None:
-            await sim.stop()
+
+
+async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack) -> Settings:
+    """The PBX simulator with a stream of callers; returns settings that point the server at it."""
+    from cti.simulator import Simulator
+    from cti.simulator.scenario import ScenarioSettings, drive, scenario_config
+
+    scenario = ScenarioSettings(
+        agents=settings.demo.agents, calls_per_second=settings.demo.calls_per_second,
+        duration=365 * 24 * 3600, seed=settings.demo.seed)
+    rng = random.Random(scenario.seed)
+    cfg = settings.simulator
+    sim = Simulator(scenario_config(scenario, rng), host=cfg.host, port=cfg.port,
+                    username=cfg.username, secret=cfg.secret.get_secret_value())
+    await sim.start()
+    stack.push_async_callback(sim.stop)
+    driver = asyncio.create_task(drive(sim, scenario, rng), name="demo-scenario")
+
+    async def stop_driver() -> None:
+        driver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await driver
+
+    stack.push_async_callback(stop_driver)
+    log.info("no CCS_AMI__HOST: PBX simulator on %s:%d", cfg.host, sim.port)
+    # Nothing dials the IVR of a simulated PBX: unless set, let its ports be any free ones so
+    # that two demos (two checkouts) on one machine do not collide.
+    ports = {k: 0 for k in ("agi_port", "audiosocket_port") if k not in settings.ivr.model_fields_set}
+    return settings.model_copy(update={
+        "ami": settings.ami.model_copy(update={
+            "host": cfg.host, "port": sim.port, "username": cfg.username, "secret": cfg.secret}),
+        "ivr": settings.ivr.model_copy(update=ports),
+    })
 
 
 def run_demo(settings: Settings) -> None:

@@ -102,3 +102,18 @@ def _pid_alive(pid_file) -> bool:
     except (ProcessLookupError, ValueError):
         return False
     return True
+
+
+@pytest.mark.timeout(180)
+def test_when_the_http_port_is_taken_then_demo_says_so_and_stops_what_it_started(services_dir):
+    data_dir = services_dir / "demo-busy"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _start(data_dir, port)
+        out, _ = proc.communicate(timeout=150)
+    assert proc.returncode != 0
+    assert "set CCS_HTTP__PORT" in out
+    assert "Traceback" not in out
+    assert not (data_dir / "pg" / "pgdata" / "postmaster.pid").exists()

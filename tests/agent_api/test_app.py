@@ -41,3 +41,23 @@ def test_when_secret_key_is_missing_then_create_app_refuses(app_settings):
     settings = app_settings.model_copy(update={"auth": app_settings.auth.model_copy(update={"secret_key": None})})
     with pytest.raises(ConfigurationError):
         create_app(settings)
+
+
+async def test_when_redis_cannot_be_reached_then_startup_fails_and_postgres_is_closed(
+    app_settings, tmp_path
+):
+    import redis.exceptions
+    from aiohttp import web
+
+    from agent_api.keys import PG_POOL
+
+    broken = app_settings.model_copy(update={"redis": app_settings.redis.model_copy(
+        update={"url": f"unix://{tmp_path}/no-such-redis.sock"})})
+    app = create_app(broken)
+    runner = web.AppRunner(app)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await runner.setup()
+    # As web.run_app does after a failed start: clean up what did start. The PostgreSQL context
+    # had finished its startup, so its cleanup runs and closes the pool.
+    await runner.cleanup()
+    assert app[PG_POOL].is_closing()
