@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -77,3 +77,10 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     if 2 <= n % 10 <= 4:
         return few
     return many
+
+
+def money_parts(amount: Decimal) -> tuple[bool, int, int]:
+    """(negative, whole units, hundredths) of a sum, hundredths rounded half up."""
+    cents = int((Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    units, hundredths = divmod(abs(cents), 100)
+    return cents < 0, units, hundredths

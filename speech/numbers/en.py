@@ -1,9 +1,9 @@
 """English number words: "twelve thousand three hundred forty-five point six", "oh" as zero."""
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from speech.numbers.base import Command
+from speech.numbers.base import Command, money_parts
 from speech.numbers.language import TableLanguage
 from speech.numbers.parser import Lexicon, T, Tok
 
@@ -105,9 +105,8 @@ def number_to_words(n: int | Decimal) -> str:
 
 
 def money_to_words(amount: Decimal) -> str:
-    cents = int((Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    prefix = "minus " if cents < 0 else ""
-    roubles, kopecks = divmod(abs(cents), 100)
+    negative, roubles, kopecks = money_parts(amount)
+    prefix = "minus " if negative else ""
     parts: list[str] = []
     if roubles or not kopecks:
         parts.append(f"{integer_to_words(roubles)} rouble{'' if roubles == 1 else 's'}")

@@ -6,9 +6,9 @@ into them before parsing.
 """
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from speech.numbers.base import Command
+from speech.numbers.base import Command, money_parts
 from speech.numbers.language import TableLanguage
 from speech.numbers.parser import Lexicon, T, Tok
 
@@ -126,9 +126,8 @@ def number_to_words(n: int | Decimal) -> str:
 
 def money_to_words(amount: Decimal) -> str:
     """Whole units as 원 and hundredths as 전, for symmetry with the other languages."""
-    cents = int((Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    prefix = "마이너스 " if cents < 0 else ""
-    units, hundredths = divmod(abs(cents), 100)
+    negative, units, hundredths = money_parts(amount)
+    prefix = "마이너스 " if negative else ""
     parts: list[str] = []
     if units or not hundredths:
         parts.append(f"{integer_to_words(units)} 원")

@@ -1,9 +1,9 @@
 """Russian number words: every case and gender form when parsing; nominative when speaking."""
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from speech.numbers.base import Command, plural
+from speech.numbers.base import Command, money_parts, plural
 from speech.numbers.language import TableLanguage
 from speech.numbers.parser import Lexicon, T, Tok
 
@@ -206,9 +206,8 @@ def number_to_words(n: int | Decimal) -> str:
 
 def money_to_words(amount: Decimal) -> str:
     """"сто двадцать три рубля сорок пять копеек"; kopecks are rounded half up."""
-    cents = int((Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    prefix = "минус " if cents < 0 else ""
-    rubles, kopecks = divmod(abs(cents), 100)
+    negative, rubles, kopecks = money_parts(amount)
+    prefix = "минус " if negative else ""
     parts: list[str] = []
     if rubles or not kopecks:
         parts.append(f"{integer_to_words(rubles)} {plural(rubles, 'рубль', 'рубля', 'рублей')}")
