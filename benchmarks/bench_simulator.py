@@ -29,7 +29,7 @@ from cti.simulator import Simulator  # noqa: E402
 from cti.simulator.presets import recorded_config  # noqa: E402
 from cti.simulator.scenario import ScenarioSettings, drive, scenario_config, wait_idle  # noqa: E402
 
-CAPTURE = ROOT.parent / "shared/ami-captures/asterisk-22-recorded/08_concurrent.ami.txt"
+CAPTURE = ROOT / "tests/data/ami/asterisk-22-recorded/08_concurrent.ami.txt"
 _CHUNK = re.compile(rb"^<<< \d+\n(.*?)(?=^(?:>>>|<<<|===) \d+|\Z)", re.S | re.M)
 
 

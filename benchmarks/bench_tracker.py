@@ -17,7 +17,7 @@ from pathlib import Path
 from cti.amitext import AmiParser, transcript_server_bytes
 from cti.tracker import Tracker
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "ami-captures" / "asterisk-22-recorded"
+CAPTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "ami" / "asterisk-22-recorded"
 
 
 def load_streams() -> list[bytes]:

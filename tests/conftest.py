@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,8 +18,40 @@ from ccs.localenv import LocalPostgres, LocalRedis
 from state.db import create_pool, migrate_sync
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CAPTURES = SHARED / "ami-captures"
+DATA = ROOT / "tests" / "data"
+CAPTURES = DATA / "ami"
+AGI_CAPTURES = DATA / "agi" / "asterisk-22-recorded"
+
+
+# Guard: the suite reads nothing beside the checkout (a newcomer's clone has no sibling folders).
+# An audit hook sees every open() in the process; paths under the checkout's parent but outside
+# the checkout are recorded and fail the session at its end.
+_OUTSIDE_READS: list[str] = []
+_PARENT = os.path.dirname(str(ROOT)) + os.sep
+_INSIDE = str(ROOT) + os.sep
+_CWD = os.getcwd()
+
+
+def _audit_open(event: str, args: tuple) -> None:
+    if event != "open" or not args or isinstance(args[0], int) or args[0] is None:
+        return
+    try:
+        path = os.fsdecode(os.fspath(args[0]))
+        # No os.getcwd() here: blockbuster counts it as blocking inside the event loop.
+        path = os.path.normpath(path if os.path.isabs(path) else os.path.join(_CWD, path))
+    except TypeError:
+        return
+    if path.startswith(_PARENT) and not path.startswith(_INSIDE):
+        _OUTSIDE_READS.append(path)
+
+
+sys.addaudithook(_audit_open)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _OUTSIDE_READS:
+        print(f"\nthe suite opened files outside the checkout: {sorted(set(_OUTSIDE_READS))[:10]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 OUR_PACKAGES = ["agent_api", "ccs", "cti", "ivr", "speech", "state", "campaigns"]

@@ -7,7 +7,7 @@ from cti.amitext import Message, read_capture
 from cti.tracker import Tracker
 from state.events import DomainEvent
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "ami-captures"
+CAPTURES = Path(__file__).resolve().parents[1] / "data" / "ami"
 RECORDED = CAPTURES / "asterisk-22-recorded"
 VERBARA = CAPTURES / "verbara-sdk/Tests/Verbara.Sdk.Sessions.FunctionalTests/Recordings/asterisk-ami"
 
