@@ -1,8 +1,9 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 .PHONY: run test bootstrap bench clean
 
+# PYTHON=/path/to/python3 builds .venv from that Python (default: Debian's /usr/bin/python3).
 bootstrap:
-	bash scripts/bootstrap.sh
+	PYTHON="$(PYTHON)" bash scripts/bootstrap.sh
 
 run: bootstrap
 	.venv/bin/ccs demo

@@ -10,15 +10,29 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from agent_api import routes
+from agent_api.access_log import redact_aiohttp_logs
 from agent_api.auth import TokenIssuer, make_auth_middleware
-from agent_api.components import bus_ctx, cti_ctx, ivr_ctx, speech_ctx
+from agent_api.components import bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, speech_ctx
 from agent_api.errors import error_middleware
 from agent_api.health import HealthRegistry
-from agent_api.keys import CARDS, HEALTH, METRICS, PG_POOL, REDIS, SETTINGS, TOKENS
+from agent_api.keys import (
+    CARDS,
+    HEALTH,
+    LOGIN_LIMITS,
+    METRICS,
+    PASSWORDS,
+    PG_POOL,
+    REDIS,
+    SETTINGS,
+    TOKENS,
+)
+from agent_api.login_limits import LoginLimiter
 from agent_api.metrics import HttpMetrics, make_metrics_middleware
+from agent_api.passwords import PasswordHasher
 from ccs.settings import Settings
 from state.cards import CardCache
 from state.db import create_pool
+from state.settings import RedisSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.auth.secret_key is None:
         raise ConfigurationError("CCS_AUTH__SECRET_KEY is not set")
     tokens = TokenIssuer(settings.auth.secret_key.get_secret_value(), settings.auth.token_ttl)
+    redact_aiohttp_logs()
     registry = CollectorRegistry()
     app = web.Application(
         client_max_size=settings.http.max_body_bytes,
@@ -46,7 +61,10 @@ def create_app(settings: Settings) -> web.Application:
     app[TOKENS] = tokens
     app[METRICS] = registry
     app[HEALTH] = HealthRegistry()
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, bus_ctx, cti_ctx, speech_ctx, ivr_ctx])
+    app.cleanup_ctx.extend([
+        postgres_ctx, redis_ctx, passwords_ctx, card_listener_ctx, bus_ctx, cti_ctx, speech_ctx,
+        ivr_ctx,
+    ])
     routes.setup(app)
     return app
 
@@ -54,35 +72,69 @@ def create_app(settings: Settings) -> web.Application:
 async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
     cfg = app[SETTINGS].postgres
     pool = await create_pool(
-        cfg.dsn, min_size=cfg.pool_min, max_size=cfg.pool_max, command_timeout=cfg.command_timeout
+        cfg.dsn, min_size=cfg.pool_min, max_size=cfg.pool_max, command_timeout=cfg.command_timeout,
+        acquire_timeout=cfg.acquire_timeout,
     )
     app[PG_POOL] = pool
 
     async def status() -> dict:
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
-        return {"status": "ok", "pool_size": pool.get_size()}
+        return {"status": "ok", "state": "connected", "pool_size": pool.get_size(),
+                "pool_idle": pool.get_idle_size(), "pool_max": pool.get_max_size()}
 
-    app[HEALTH].register("postgres", status)
+    app[HEALTH].register("postgres", status, essential=True)
     try:
         yield
     finally:
         await pool.close()
 
 
+def redis_client(settings: RedisSettings) -> aioredis.Redis:
+    """A client whose pool is bounded and makes callers wait for a connection (up to
+    ``pool_timeout``): redis-py's default pool raises MaxConnectionsError instead."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.url,
+        max_connections=settings.max_connections,
+        timeout=settings.pool_timeout,
+        socket_timeout=settings.socket_timeout,
+        socket_connect_timeout=settings.socket_timeout,
+        decode_responses=True,
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    client = aioredis.from_url(app[SETTINGS].redis.url, decode_responses=True)
-    await client.ping()
+    client = redis_client(app[SETTINGS].redis)
+    try:
+        await client.ping()
+    except BaseException:
+        await client.aclose(close_connection_pool=True)
+        raise
     app[REDIS] = client
     app[CARDS] = CardCache.from_settings(client, app[SETTINGS].redis)
 
     async def status() -> dict:
         await client.ping()
-        return {"status": "ok"}
+        return {"status": "ok", "state": "connected"}
 
     app[HEALTH].register("redis", status)
     try:
         yield
     finally:
         with contextlib.suppress(Exception):
-            await client.aclose()
+            await client.aclose(close_connection_pool=True)
+
+
+async def passwords_ctx(app: web.Application) -> AsyncIterator[None]:
+    auth = app[SETTINGS].auth
+    hasher = PasswordHasher(auth.hash_workers, auth.hash_queue)
+    app[PASSWORDS] = hasher
+    app[LOGIN_LIMITS] = LoginLimiter(
+        app[REDIS], app[SETTINGS].redis.key_prefix, per_login=auth.login_attempts_per_login,
+        per_address=auth.login_attempts_per_address, window=auth.login_window,
+    )
+    try:
+        yield
+    finally:
+        await hasher.close()

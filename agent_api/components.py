@@ -12,10 +12,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from agent_api.keys import BUS, CTI, HEALTH, PG_POOL, REDIS, SETTINGS, SPEECH
+from agent_api.errors import is_redis_outage
+from agent_api.keys import (
+    BUS, CARD_LISTENER, CARDS, CTI, HEALTH, IVR_APP, PG_POOL, REDIS, SETTINGS, SPEECH,
+)
 from cti.bus import EventBus
 from cti.service import CtiService
 from speech import SpeechEngine
+from state.card_listener import CardChangeListener
 from state.events import DomainEvent
 from state.keys import Keys
 from state.live import LiveState
@@ -29,19 +33,37 @@ async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
     app[BUS] = bus
     live = LiveState(app[REDIS], Keys.from_settings(app[SETTINGS].redis))
     channel = Keys.from_settings(app[SETTINGS].redis).events()
+    relay_failed: list[str] = []  # the error of the last relay attempt, if it failed
 
     async def relay() -> None:
         async with bus.queue() as events:
             async for event in events:
                 try:
                     await live.publish(channel, event)
-                except Exception:  # Redis down: the event is lost for other processes only
-                    log.warning("event relay to Redis failed", exc_info=True)
+                    relay_failed.clear()
+                except Exception as exc:  # Redis down: the event is lost for other processes only
+                    if not relay_failed:
+                        log.warning("event relay to Redis failed: %s", type(exc).__name__)
+                    relay_failed[:] = [type(exc).__name__]
 
     task = asyncio.create_task(relay(), name="event-relay")
 
     async def status() -> dict:
-        return {"status": "ok" if not task.done() else "fail", **bus.status()}
+        if task.done():
+            return {"status": "fail", "state": "relay stopped", **bus.status()}
+        # Events reach other processes only through Redis: say so when it cannot take them,
+        # whether or not an event was due since.
+        try:
+            await app[REDIS].ping()
+            relay_failed.clear()  # the next event goes through
+        except Exception as exc:
+            if not is_redis_outage(exc):
+                raise
+            relay_failed[:] = [type(exc).__name__]
+        if relay_failed:
+            return {"status": "degraded", "state": "not relayed (Redis unavailable)",
+                    "error": relay_failed[0], **bus.status()}
+        return {"status": "ok", "state": "relayed", **bus.status()}
 
     app[HEALTH].register("events", status)
     try:
@@ -56,15 +78,26 @@ async def cti_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS].ami
     if not settings.host:
         log.warning("CCS_AMI__HOST is unset: no PBX connection (ccs demo starts the simulator)")
+
+        async def not_configured() -> dict:
+            return {"status": "off", "state": "not configured"}
+
+        app[HEALTH].register("ami", not_configured)
         yield
         return
     service = CtiService(settings, app[BUS].publish)
     app[CTI] = service
     await service.start()
 
+    pbx = "simulator" if settings.simulated else "Asterisk"
+
     async def status() -> dict:
         s = service.status()
-        return {"status": "ok" if s.get("logged_in") and not s.get("stale_model") else "fail", **s}
+        if not s.get("logged_in"):
+            return {"status": "fail", "state": f"{pbx} down", **s}
+        if s.get("stale_model"):
+            return {"status": "degraded", "state": f"{pbx} connected, resynchronising", **s}
+        return {"status": "ok", "state": f"{pbx} connected", **s}
 
     app[HEALTH].register("ami", status)
     try:
@@ -76,6 +109,11 @@ async def cti_ctx(app: web.Application) -> AsyncIterator[None]:
 async def speech_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS].speech
     if not settings.enabled:
+
+        async def disabled() -> dict:
+            return {"status": "off", "state": "keys only (speech disabled)"}
+
+        app[HEALTH].register("speech", disabled)
         yield
         return
     engine = SpeechEngine(settings)
@@ -83,7 +121,14 @@ async def speech_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SPEECH] = engine
 
     async def status() -> dict:
-        return {"status": "ok" if engine.started else "fail", **engine.status()}
+        if not engine.started:
+            return {"status": "fail", "state": "down", **engine.status()}
+        ivr = app.get(IVR_APP)
+        if ivr is not None and ivr.engine is None:
+            # The IVR found no number word of its language in the model (see ivr.app).
+            return {"status": "degraded", "state": "keys only (the model knows no number "
+                    "words of the IVR's language)", **engine.status()}
+        return {"status": "ok", "state": "recognising", **engine.status()}
 
     app[HEALTH].register("speech", status)
     try:
@@ -94,17 +139,48 @@ async def speech_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def ivr_ctx(app: web.Application) -> AsyncIterator[None]:
     from ivr.app import ivr_servers  # the IVR pulls in flows and prompts: only when enabled
+    from state.readings import ReadingLimits
 
     settings = app[SETTINGS].ivr
     if not settings.enabled:
         yield
         return
-    async with ivr_servers(settings, app[PG_POOL], app.get(SPEECH)) as (agi, audio, _ivr):
+    limits = ReadingLimits.from_settings(app[SETTINGS].readings)
+    async with ivr_servers(settings, app[PG_POOL], app.get(SPEECH), limits=limits) as (
+        agi, audio, ivr
+    ):
+        app[IVR_APP] = ivr
 
         async def status() -> dict:
             a, b = agi.status(), audio.status()
-            return {"status": "ok" if a["listening"] and b.get("listening", True) else "fail",
+            up = a["listening"] and b.get("listening", True)
+            return {"status": "ok" if up else "fail", "state": "listening" if up else "down",
                     "agi": a, "audiosocket": b}
 
         app[HEALTH].register("ivr", status)
         yield
+
+
+async def card_listener_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Drops cached cards on PostgreSQL's change notifications (see state.card_listener)."""
+    listener = CardChangeListener(app[SETTINGS].postgres.dsn, app[CARDS])
+    app[CARD_LISTENER] = listener
+    task = asyncio.create_task(listener.run(), name="card-change-listener")
+    # PostgreSQL is up (its pool started): the first LISTEN takes a moment, and a server that
+    # says it is ready should be listening.
+    first = asyncio.create_task(listener.first_listen.wait())
+    await asyncio.wait({first, task}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    first.cancel()
+
+    async def status() -> dict:
+        s = listener.status()
+        return {"status": "ok" if s["listening"] else "degraded",
+                "state": "listening" if s["listening"] else "reconnecting", **s}
+
+    app[HEALTH].register("card_changes", status)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,36 +1,62 @@
-"""Component status for /health, in the manner of Wazo's provide_status."""
+"""Component status for /health, in the manner of Wazo's provide_status.
+
+Each part reports ``status`` (``ok``; ``off`` when not configured, which is a choice and no fault;
+``degraded``; ``fail``) and ``state``, its real condition in words ("connected", "keys only",
+"not configured", "down"). The HTTP status says whether the server can serve: 503 only when an
+essential part (PostgreSQL) fails; a part the server works around (Redis: cards come from
+PostgreSQL) makes the whole ``degraded`` with 200.
+"""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from agent_api.auth import public
 from agent_api.keys import HEALTH
 
 StatusProvider = Callable[[], Awaitable[dict]]
 
+PROBE_TIMEOUT = 3.0
+_GOOD = frozenset({"ok", "off"})
+
 
 class HealthRegistry:
     def __init__(self) -> None:
-        self._providers: dict[str, StatusProvider] = {}
+        self._providers: dict[str, tuple[StatusProvider, bool]] = {}
 
-    def register(self, name: str, provider: StatusProvider) -> None:
-        self._providers[name] = provider
+    def register(self, name: str, provider: StatusProvider, *, essential: bool = False) -> None:
+        self._providers[name] = (provider, essential)
 
     async def collect(self) -> dict[str, dict]:
+        names = list(self._providers)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(self._providers[n][0](), PROBE_TIMEOUT) for n in names),
+            return_exceptions=True,
+        )
         report: dict[str, dict] = {}
-        for name, provider in self._providers.items():
-            try:
-                report[name] = await provider()
-            except Exception as exc:  # a failing probe is a status, not a crash
-                report[name] = {"status": "fail", "error": type(exc).__name__}
+        for name, result in zip(names, results):
+            if isinstance(result, BaseException):  # a failing probe is a status, not a crash
+                result = {"status": "fail", "state": "down", "error": type(result).__name__}
+            report[name] = {"essential": self._providers[name][1], **result}
         return report
 
+    @staticmethod
+    def overall(report: dict[str, dict]) -> str:
+        if any(c.get("essential") and c.get("status") not in _GOOD for c in report.values()):
+            return "fail"
+        if any(c.get("status") not in _GOOD for c in report.values()):
+            return "degraded"
+        return "ok"
 
+
+@public
 async def health(request: web.Request) -> web.Response:
-    components = await request.app[HEALTH].collect()
-    ok = all(c.get("status") == "ok" for c in components.values())
+    registry = request.app[HEALTH]
+    components = await registry.collect()
+    status = registry.overall(components)
     # Public endpoint: only component states, never data.
     return web.json_response(
-        {"status": "ok" if ok else "fail", "components": components}, status=200 if ok else 503
+        {"status": status, "components": components}, status=503 if status == "fail" else 200
     )

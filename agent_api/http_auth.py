@@ -1,14 +1,22 @@
-"""POST /api/login: a login and password for a signed session token."""
+"""Sessions: POST /api/login (a login and password for a signed token), POST /api/logout,
+PUT /api/agents/me/password. Logout and a password change revoke every token of the agent."""
 from __future__ import annotations
 
 from aiohttp import web
 
-from agent_api.auth import Principal
+from agent_api.auth import ANY_ROLE, Principal, allow, principal, public
+from agent_api.bodies import read_model
 from agent_api.errors import ApiError, Unauthorized
-from agent_api.keys import PG_POOL, TOKENS
-from agent_api.schemas import LoginRequest, LoginResponse
+from agent_api.keys import LOGIN_LIMITS, PASSWORDS, PG_POOL, TOKENS
+from agent_api.schemas import LoginRequest, LoginResponse, PasswordChange
 from state.models import Agent, AgentCredentials
-from state.repositories.agents import get_agent_credentials, verify_password
+from state.repositories.agents import (
+    get_agent_credentials,
+    revoke_sessions,
+    session_of,
+    set_password_hash,
+)
+from state.repositories.errors import PasswordTooLong
 
 # Checked when the login is unknown, so that a wrong login costs as long as a wrong password.
 _DUMMY = AgentCredentials(
@@ -17,19 +25,46 @@ _DUMMY = AgentCredentials(
 )
 
 
-async def read_json(request: web.Request) -> object:
-    try:
-        return await request.json()
-    except ValueError as exc:
-        raise ApiError("request body is not JSON") from exc
-
-
+@public
 async def login(request: web.Request) -> web.Response:
-    body = LoginRequest.model_validate(await read_json(request))
-    credentials = await get_agent_credentials(request.app[PG_POOL], body.login)
-    valid = await verify_password(credentials or _DUMMY, body.password)
+    body = await read_model(request, LoginRequest)
+    address = request.remote or "-"
+    limits = request.app[LOGIN_LIMITS]
+    await limits.admit(body.login, address)
+    pool = request.app[PG_POOL]
+    credentials = await get_agent_credentials(pool, body.login)
+    valid = await request.app[PASSWORDS].verify(credentials or _DUMMY, body.password)
     if credentials is None or not valid or not credentials.agent.active:
         raise Unauthorized("wrong login or password")
+    await limits.succeeded(body.login, address)
     agent = credentials.agent
-    token = request.app[TOKENS].issue(Principal(agent.id, agent.login, agent.role))
+    session = await session_of(pool, agent.id)
+    if session is None:  # removed between the two statements
+        raise Unauthorized("wrong login or password")
+    token = request.app[TOKENS].issue(
+        Principal(agent.id, agent.login, session.role, session.token_version))
     return web.json_response(text=LoginResponse(token=token, agent=agent).model_dump_json())
+
+
+@allow(*ANY_ROLE)
+async def logout(request: web.Request) -> web.Response:
+    await revoke_sessions(request.app[PG_POOL], principal(request).agent_id)
+    return web.Response(status=204)
+
+
+@allow(*ANY_ROLE)
+async def change_password(request: web.Request) -> web.Response:
+    """The agent's own password; every token issued so far stops working (log in again)."""
+    body = await read_model(request, PasswordChange)
+    caller = principal(request)
+    pool = request.app[PG_POOL]
+    credentials = await get_agent_credentials(pool, caller.login)
+    passwords = request.app[PASSWORDS]
+    if credentials is None or not await passwords.verify(credentials, body.current):
+        raise Unauthorized("the current password is wrong")
+    try:
+        new_hash = await passwords.hash(body.new)
+    except PasswordTooLong as exc:
+        raise ApiError("the new password is longer than 72 bytes") from exc
+    await set_password_hash(pool, caller.agent_id, new_hash)
+    return web.Response(status=204)

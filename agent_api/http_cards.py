@@ -5,6 +5,7 @@ import re
 
 from aiohttp import web
 
+from agent_api.auth import ANY_ROLE, allow
 from agent_api.errors import ApiError, NotFound
 from agent_api.keys import CARDS, PG_POOL
 from state.phones import InvalidPhone, normalize_phone
@@ -12,6 +13,7 @@ from state.phones import InvalidPhone, normalize_phone
 _ACCOUNT = re.compile(r"^[0-9]{8,12}$")
 
 
+@allow(*ANY_ROLE)
 async def card_by_account(request: web.Request) -> web.Response:
     number = request.match_info["number"]
     if not _ACCOUNT.match(number):
@@ -22,6 +24,7 @@ async def card_by_account(request: web.Request) -> web.Response:
     return web.json_response(text=card.model_dump_json())
 
 
+@allow(*ANY_ROLE)
 async def cards_by_phone(request: web.Request) -> web.Response:
     try:
         e164 = normalize_phone(request.match_info["phone"])

@@ -11,10 +11,14 @@ from prometheus_client import CollectorRegistry
 if TYPE_CHECKING:
     from agent_api.auth import TokenIssuer
     from agent_api.health import HealthRegistry
+    from agent_api.login_limits import LoginLimiter
+    from agent_api.passwords import PasswordHasher
     from ccs.settings import Settings
     from cti.bus import EventBus
     from cti.service import CtiService
+    from ivr.app import IvrApplication
     from speech import SpeechEngine
+    from state.card_listener import CardChangeListener
     from state.cards import CardCache
 
 SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
@@ -27,3 +31,7 @@ BUS: web.AppKey["EventBus"] = web.AppKey("bus")
 CTI: web.AppKey["CtiService"] = web.AppKey("cti")
 SPEECH: web.AppKey["SpeechEngine"] = web.AppKey("speech")
 CARDS: web.AppKey["CardCache"] = web.AppKey("cards")
+PASSWORDS: web.AppKey["PasswordHasher"] = web.AppKey("passwords")
+LOGIN_LIMITS: web.AppKey["LoginLimiter"] = web.AppKey("login_limits")
+CARD_LISTENER: web.AppKey["CardChangeListener"] = web.AppKey("card_listener")
+IVR_APP: web.AppKey["IvrApplication"] = web.AppKey("ivr_app")

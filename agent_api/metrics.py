@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from agent_api.auth import STAFF, allow
 from agent_api.keys import METRICS
 
 
@@ -42,6 +43,7 @@ def make_metrics_middleware(metrics: HttpMetrics):
     return metrics_middleware
 
 
+@allow(*STAFF)
 async def metrics_handler(request: web.Request) -> web.Response:
     body = generate_latest(request.app[METRICS])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,4 +1,5 @@
-"""URL map of the agent API."""
+"""URL map of the agent API. Every handler declares its roles (``agent_api.auth.allow`` or
+``public``); the auth middleware refuses a route that does not."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -12,7 +13,10 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_post("/api/login", http_auth.login)
+    app.router.add_post("/api/logout", http_auth.logout)
     app.router.add_get("/api/cards/account/{number}", http_cards.card_by_account)
     app.router.add_get("/api/cards/phone/{phone}", http_cards.cards_by_phone)
     app.router.add_get("/api/agents/me", http_agents.me)
     app.router.add_put("/api/agents/me/readiness", http_agents.set_readiness)
+    app.router.add_put("/api/agents/me/password", http_auth.change_password)
+    app.router.add_post("/api/agents/{agent_id}/deactivate", http_agents.deactivate)

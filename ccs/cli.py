@@ -2,22 +2,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import secrets
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from ccs.localenv import LocalPostgres, LocalRedis, LocalServiceError
 from ccs.settings import Settings
 
 log = logging.getLogger("ccs")
+SECRET_KEY_MIN_BYTES = 32  # HS256 wants a key as long as its hash (RFC 7518 3.2)
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise click.ClickException(
+            "; ".join(
+                f"CCS_{'__'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            )
+        ) from None
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -25,13 +34,30 @@ def _settings() -> Settings:
     return settings
 
 
+def _require_secret_key(settings: Settings) -> None:
+    key = settings.auth.secret_key
+    make_one = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if key is None:
+        raise click.ClickException(f"CCS_AUTH__SECRET_KEY is not set; {make_one}")
+    size = len(key.get_secret_value().encode())
+    if size < SECRET_KEY_MIN_BYTES:
+        raise click.ClickException(
+            f"CCS_AUTH__SECRET_KEY is {size} bytes long; it must be at least "
+            f"{SECRET_KEY_MIN_BYTES} bytes; {make_one}"
+        )
+
+
 def _local(settings: Settings) -> tuple[LocalPostgres, LocalRedis]:
     data_dir = settings.local.data_dir
-    return LocalPostgres(data_dir / "pg"), LocalRedis(data_dir / "redis")
+    try:
+        return LocalPostgres(data_dir / "pg"), LocalRedis(data_dir / "redis")
+    except LocalServiceError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def resolve_services(settings: Settings) -> Settings:
-    """Start the embedded PostgreSQL/Redis for every service the settings leave unset."""
+    """Start the embedded PostgreSQL/Redis for every service the settings leave unset, and
+    leave them running (`ccs local start`)."""
     pg, rd = _local(settings)
     updates = {}
     try:
@@ -40,8 +66,38 @@ def resolve_services(settings: Settings) -> Settings:
         if not settings.redis.url:
             updates["redis"] = settings.redis.model_copy(update={"url": rd.start()})
     except LocalServiceError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(str(exc)) from None
     return settings.model_copy(update=updates)
+
+
+@contextlib.contextmanager
+def embedded_services(settings: Settings, *, redis: bool = True) -> Iterator[Settings]:
+    """The settings, with the embedded PostgreSQL (and Redis) for what they leave unset.
+
+    What this starts is stopped on exit, and also when this process dies, even by kill -9 (see
+    ccs.service_guard); servers that already ran (`ccs local start`) stay.
+    """
+    from ccs.service_guard import ServiceGuard
+
+    pg, rd = _local(settings)
+    wanted = [("postgres", "dsn", pg)] if not settings.postgres.dsn else []
+    if redis and not settings.redis.url:
+        wanted.append(("redis", "url", rd))
+    guard = None
+    try:
+        updates = {}
+        for section, field, service in wanted:
+            if not service.is_running():
+                guard = guard or ServiceGuard()
+                guard.watch(service)
+            url = service.start()
+            updates[section] = getattr(settings, section).model_copy(update={field: url})
+        yield settings.model_copy(update=updates)
+    except LocalServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if guard is not None:
+            guard.close()
 
 
 @click.group()
@@ -56,6 +112,7 @@ def local() -> None:
 
 @local.command("start")
 def local_start() -> None:
+    """Start them and leave them running (other commands then use them and leave them on)."""
     settings = resolve_services(_settings())
     click.echo(f"postgres: {settings.postgres.dsn}\nredis:    {settings.redis.url}")
 
@@ -63,8 +120,11 @@ def local_start() -> None:
 @local.command("stop")
 def local_stop() -> None:
     pg, rd = _local(_settings())
-    pg.stop()
-    rd.stop()
+    try:
+        pg.stop()
+        rd.stop()
+    except LocalServiceError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("stopped")
 
 
@@ -73,8 +133,8 @@ def migrate() -> None:
     """Apply pending database migrations."""
     from state.db import migrate_sync
 
-    settings = resolve_services(_settings())
-    applied = migrate_sync(settings.postgres.dsn)
+    with embedded_services(_settings(), redis=False) as settings:
+        applied = migrate_sync(settings.postgres.dsn)
     click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
 
 
@@ -85,14 +145,14 @@ def seed(accounts: int, seed_value: int) -> None:
     """Load generated demo data (deterministic from the seed)."""
     from state.db import migrate_sync
 
-    settings = resolve_services(_settings())
-    migrate_sync(settings.postgres.dsn)
     from state.generator import GeneratorError
 
-    try:
-        report = asyncio.run(_seed(settings.postgres.dsn, accounts, seed_value))
-    except GeneratorError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with embedded_services(_settings(), redis=False) as settings:
+        migrate_sync(settings.postgres.dsn)
+        try:
+            report = asyncio.run(_seed(settings.postgres.dsn, accounts, seed_value))
+        except GeneratorError as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"loaded {report.accounts} accounts in {report.seconds:.1f}s: "
                + ", ".join(f"{name} {count}" for name, count in report.rows.items()))
 
@@ -111,17 +171,28 @@ async def _seed(dsn: str, accounts: int, seed_value: int):
 @main.command("import-billing")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_billing_cmd(path: Path) -> None:
-    """Import a billing CSV export (format in README). Exit 1: some rows rejected; 2: refused."""
+    """Import a billing CSV export (format in README).
+
+    Exit 0: every row applied; 1: some rows rejected (the others applied); 2: refused, nothing
+    applied; 3: could not run (a start-up fault, e.g. PostgreSQL unavailable), nothing applied.
+    """
     from state.billing_import import BillingImportError
     from state.db import migrate_sync
 
-    settings = resolve_services(_settings())
-    migrate_sync(settings.postgres.dsn)
     try:
-        report = asyncio.run(_import(settings.postgres.dsn, path))
-    except BillingImportError as exc:
-        click.echo(f"{path}: refused, nothing applied: {exc}", err=True)
-        sys.exit(2)
+        with embedded_services(_settings(), redis=False) as settings:
+            try:
+                migrate_sync(settings.postgres.dsn)
+            except Exception as exc:  # noqa: BLE001 (reported in one line, exit 3)
+                raise click.ClickException(f"cannot prepare the database: {exc}") from exc
+            try:
+                report = asyncio.run(_import(settings.postgres.dsn, path))
+            except BillingImportError as exc:
+                click.echo(f"{path}: refused, nothing applied: {exc}", err=True)
+                sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"{path}: not imported: {exc.format_message()}", err=True)
+        sys.exit(3)
     click.echo(
         f"{path}: {report.rows_read} rows read, {report.rows_applied} applied, "
         f"{report.rejected_count} rejected in {report.seconds:.1f}s"
@@ -149,40 +220,41 @@ async def _import(dsn: str, path: Path):
 
 @main.command()
 def serve() -> None:
-    """Run the server against the configured PostgreSQL, Redis and Asterisk."""
-    from aiohttp import web
-
-    from agent_api.access_log import RedactedAccessLogger
+    """Run the server against the configured PostgreSQL, Redis and Asterisk (embedded
+    PostgreSQL/Redis for those unset: stopped again when the server stops)."""
     from agent_api.app import ConfigurationError, create_app
+    from ccs.serving import StartupError, serve_until_stopped
 
-    settings = resolve_services(_settings())
-    try:
-        app = create_app(settings)
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from exc
-    web.run_app(app, host=settings.http.host, port=settings.http.port,
-                access_log_class=RedactedAccessLogger)
+    settings = _settings()
+    _require_secret_key(settings)
+    with embedded_services(settings) as settings:
+        try:
+            app = create_app(settings)
+            asyncio.run(serve_until_stopped(settings, app, lambda: log.info(
+                "serving on http://%s:%d", settings.http.host, settings.http.port)))
+        except (ConfigurationError, StartupError) as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
 def demo() -> None:
     """Server + embedded databases + demo data + the PBX simulator when no Asterisk is set."""
-    from ccs.demo import run_demo
+    from ccs.demo import demo_secret_key, run_demo
+    from ccs.serving import StartupError
 
     settings = _settings()
     if settings.auth.secret_key is None:
+        key = SecretStr(demo_secret_key(settings))
         settings = settings.model_copy(
-            update={"auth": settings.auth.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(32))})}
+            update={"auth": settings.auth.model_copy(update={"secret_key": key})}
         )
-    pg, rd = _local(settings)
-    already_running = [s for s in (pg, rd) if s.is_running()]
-    try:
-        run_demo(resolve_services(settings))
-    finally:
-        # Stop what this run started; services someone started before (`ccs local start`) stay.
-        for service in (rd, pg):
-            if service not in already_running:
-                service.stop()
+    _require_secret_key(settings)
+    # What this run starts stops with it; what `ccs local start` started before stays.
+    with embedded_services(settings) as settings:
+        try:
+            run_demo(settings)
+        except StartupError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @main.command("settings")

@@ -4,12 +4,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import secrets
-import signal
 from pathlib import Path
-
-from aiohttp import web
 
 from ccs.settings import Settings
 from state.db import create_pool, migrate_sync
@@ -17,16 +15,29 @@ from state.db import create_pool, migrate_sync
 log = logging.getLogger("ccs.demo")
 
 
+def _kept_secret(path: Path, make) -> str:
+    """A secret made on first use and kept in ``path``, readable by its owner only (0600)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+    return path.read_text().strip()
+
+
 def demo_password(settings: Settings) -> str:
     """The configured demo password, or one made on first run and kept in the data folder."""
     if settings.demo.password is not None:
         return settings.demo.password.get_secret_value()
-    path = Path(settings.local.data_dir) / "demo-password"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(9))
-    return path.read_text().strip()
+    return _kept_secret(Path(settings.local.data_dir) / "demo-password",
+                        lambda: secrets.token_urlsafe(9))
+
+
+def demo_secret_key(settings: Settings) -> str:
+    """The demo's token-signing key, made on first run and kept in the data folder, so that a
+    restart of the demo does not log every browser out."""
+    return _kept_secret(Path(settings.local.data_dir) / "demo-secret-key",
+                        lambda: secrets.token_urlsafe(32))
 
 
 async def load_demo_data(settings: Settings, password: str) -> None:
@@ -44,8 +55,8 @@ async def load_demo_data(settings: Settings, password: str) -> None:
 
 
 async def _serve(settings: Settings, password: str) -> None:
-    from agent_api.access_log import RedactedAccessLogger
     from agent_api.app import create_app
+    from ccs.serving import serve_until_stopped
 
     await load_demo_data(settings, password)
     async with contextlib.AsyncExitStack() as stack:
@@ -56,29 +67,18 @@ async def _serve(settings: Settings, password: str) -> None:
             # (prompts stay Russian) rather than fall back to keys only.
             settings = settings.model_copy(
                 update={"ivr": settings.ivr.model_copy(update={"speech_language": "ko"})})
-        runner = web.AppRunner(create_app(settings), access_log_class=RedactedAccessLogger)
-        # Registered before setup: a start that fails halfway still cleans up what started.
-        stack.push_async_callback(runner.cleanup)
-        await runner.setup()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        site = web.TCPSite(runner, settings.http.host, settings.http.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise SystemExit(
-                f"cannot listen on {settings.http.host}:{settings.http.port} ({exc.strerror}); "
-                "set CCS_HTTP__PORT to a free port"
-            ) from exc
-        print(
-            f"ccs demo: http://{settings.http.host}:{settings.http.port}/health\n"
-            f"  log in with POST /api/login as agent1001 .. agent1018 or supervisor, "
-            f"password: {password}",
-            flush=True,
-        )
-        await stop.wait()
+
+        def ready() -> None:
+            print(
+                f"ccs demo: http://{settings.http.host}:{settings.http.port}/health\n"
+                f"  log in with POST /api/login as agent1001 .. agent1018 or supervisor, "
+                f"password: {password}",
+                flush=True,
+            )
+
+        # The server parts a failed start got to are stopped by serve_until_stopped; the
+        # simulator by the stack.
+        await serve_until_stopped(settings, create_app(settings), ready)
 
 
 async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack) -> Settings:
@@ -109,7 +109,8 @@ async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack)
     ports = {k: 0 for k in ("agi_port", "audiosocket_port") if k not in settings.ivr.model_fields_set}
     return settings.model_copy(update={
         "ami": settings.ami.model_copy(update={
-            "host": cfg.host, "port": sim.port, "username": cfg.username, "secret": cfg.secret}),
+            "host": cfg.host, "port": sim.port, "username": cfg.username, "secret": cfg.secret,
+            "simulated": True}),
         "ivr": settings.ivr.model_copy(update=ports),
     })
 

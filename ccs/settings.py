@@ -14,7 +14,7 @@ from agent_api.settings import AuthSettings, HttpSettings
 from cti.settings import AmiSettings, SimulatorSettings
 from ivr.settings import IvrSettings
 from speech.settings import SpeechSettings
-from state.settings import PostgresSettings, RedisSettings
+from state.settings import PostgresSettings, ReadingsSettings, RedisSettings
 
 
 class LocalSettings(BaseModel):
@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     speech: SpeechSettings = SpeechSettings()
     ivr: IvrSettings = IvrSettings()
+    readings: ReadingsSettings = ReadingsSettings()
     demo: DemoSettings = DemoSettings()
 
 

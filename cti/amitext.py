@@ -17,6 +17,27 @@ Message = dict[str, "str | list[str]"]
 BANNER_KEY = "_banner"
 _BANNER_MARK = "Call Manager/"
 
+# Asterisk writes numbers as C ints, longs and time_t (at most 19 digits) and times as
+# seconds.microseconds. Anything longer is garbage: int() of it works, but float() of it
+# overflows and an unbounded int poisons every sum or JSON it reaches.
+_INT = re.compile(r"[+-]?[0-9]{1,18}")
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,18}(?:\.[0-9]{0,9})?")
+
+
+def ami_int(value: object, default: int = 0) -> int:
+    """An AMI numeric field as an int; missing, garbled or out-of-range text gives ``default``."""
+    if isinstance(value, str) and _INT.fullmatch(value.strip()):
+        return int(value)
+    return default
+
+
+def ami_float(value: object, default: float = 0.0) -> float:
+    """An AMI decimal field (``Timestamp: 1796285229.061006``, ``HoldTime: 3``) as a finite
+    float; anything else (``inf``, ``nan``, ``1e999``, hundreds of digits) gives ``default``."""
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        return float(value)
+    return default
+
 
 def _add(msg: dict, key: str, value: str) -> None:
     old = msg.get(key)

@@ -1,8 +1,13 @@
 """The AMI link to one PBX, on panoramisk's Manager and AMIProtocol.
 
 What panoramisk 1.4 does not do and this module adds (each covered by a test over real TCP):
-- reconnect forever with exponential backoff + jitter after any loss (reset, Shutdown, failed
-  login, silence), logging a refused login once per streak;
+- reconnect forever: while the PBX is unreachable one cheap TCP connect every
+  `reconnect_interval` (so the server is back within about that long of Asterisk opening its
+  port), exponential backoff + jitter only after a refused login or a session that failed on its
+  own, logging a refused login once per streak;
+- after Login, wait for FullyBooted before the resync: Asterisk accepts logins while it boots
+  and answers app_queue's actions "Invalid/unknown command" until app_queue is loaded
+  (recording 08_ami_login_during_boot). Its FullyBooted starts the resync at once;
 - a watchdog: Ping every `ping_interval`, close the link if no Pong within `ping_timeout`
   (panoramisk's own keep-alive never looks at the reply);
 - actions pending when the link drops fail with LinkLost instead of being re-sent on the next
@@ -19,6 +24,7 @@ import codecs
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -27,13 +33,19 @@ from panoramisk.actions import Action
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from cti.errors import ActionTimeout, CtiError, LinkLost, LoginRefused, NotConnected
+from cti.errors import (
+    ActionFailed, ActionTimeout, CtiError, LinkLost, LoginRefused, NotConnected,
+)
 from cti.resync import ResyncResult, collect_snapshot
 from cti.settings import AmiSettings
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict[str, Any]], None]
+
+# Session phases: no link; Login sent; logged in while Asterisk boots (waiting for FullyBooted);
+# resyncing or live.
+DOWN, LOGIN, BOOTING, LIVE = "down", "login", "booting", "live"
 ResyncHandler = Callable[[ResyncResult], Awaitable[None] | None]
 
 
@@ -144,8 +156,15 @@ class AmiConnection:
         self._buffer: list[Mapping[str, Any]] | None = None
         self._resync_task: asyncio.Task | None = None
         self._resync_again = False
-        self._login_resync_started = False
+        self._phase = DOWN
+        self._boot_seen = False
+        self._probe_task: asyncio.Task | None = None
+        self._session_failed = False
+        self._session_ready = False
+        self._boot_logged = False
         self.ready = asyncio.Event()
+        # monotonic start of each recent connection attempt (status, tests, benchmarks)
+        self.attempts: deque[float] = deque(maxlen=256)
         self.connected = False
         self.logged_in = False
         self.reconnects = 0
@@ -183,14 +202,25 @@ class AmiConnection:
                 "resyncs": self.resyncs, "stale": stale, "last_login_error": self.last_login_error}
 
     async def _run(self) -> None:
-        failures = 0
+        failures = 0      # link failures in a row (logged once per streak)
+        refusals = 0      # refused logins in a row
+        bad_sessions = 0  # sessions that logged in but failed before their resync, in a row
         refused_logged = False
+        loop = asyncio.get_running_loop()
+        next_attempt = loop.time()
         while True:
+            delay = next_attempt - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            attempt = loop.time()
+            self.attempts.append(time.monotonic())
+            self._session_failed = self._session_ready = False
+            refused = False
             try:
                 await self._session()
-                failures = 0
             except LoginRefused as exc:
-                failures += 1
+                refused = True
+                refusals += 1
                 if not refused_logged:  # once per streak: a wrong secret must not flood the log
                     log.error("AMI login refused by %s:%s: %s", self.host, self.port, exc)
                     refused_logged = True
@@ -200,18 +230,32 @@ class AmiConnection:
                 log.log(level, "AMI link to %s:%s failed: %s", self.host, self.port,
                         type(exc).__name__)
             except Exception:  # the reconnect loop must outlive any bug below it
-                failures += 1
+                self._session_failed = True
                 log.exception("AMI session failed unexpectedly")
-            else:
-                refused_logged = False
             self.reconnects += 1
-            base = min(self.settings.reconnect_max, self.settings.reconnect_min * 2 ** min(failures, 16))
-            await asyncio.sleep(base * random.uniform(0.5, 1.0))
+            if self._session_ready:
+                failures = refusals = bad_sessions = 0
+                refused_logged = False
+            if refused:
+                # A refused login is a configuration fault: asking again soon will not help.
+                next_attempt = loop.time() + self._backoff(refusals)
+            elif self._session_failed:
+                bad_sessions += 1
+                next_attempt = loop.time() + self._backoff(bad_sessions)
+            else:
+                # Unreachable or link lost: one cheap connect per interval, counted from the
+                # last attempt's start, so a link lost after a long session is retried at once.
+                next_attempt = attempt + self.settings.reconnect_interval
+
+    def _backoff(self, streak: int) -> float:
+        doubled = self.settings.reconnect_min * 2 ** min(streak - 1, 16)
+        base = min(self.settings.reconnect_max, doubled)
+        return base * random.uniform(0.5, 1.0)
 
     async def _session(self) -> None:
         loop = asyncio.get_running_loop()
         self._lost = asyncio.Event()
-        async with asyncio.timeout(self.settings.action_timeout):
+        async with asyncio.timeout(self.settings.connect_timeout):
             _, protocol = await loop.create_connection(_Protocol, self.host, self.port)
         assert isinstance(protocol, _Protocol)
         protocol.factory = self._manager
@@ -221,7 +265,9 @@ class AmiConnection:
         self._manager.protocol = protocol
         self.connected = True
         watchdog: asyncio.Task | None = None
-        self._login_resync_started = False
+        self._phase, self._boot_seen, self._boot_logged = LOGIN, False, False
+        # Events wait for the first snapshot; the FullyBooted that follows the Login among them.
+        self._buffer = []
         try:
             login = await self.send({"Action": "Login", "Username": self.settings.username,
                                      "Secret": self.settings.secret.get_secret_value(),
@@ -231,17 +277,36 @@ class AmiConnection:
                 raise LoginRefused(self.last_login_error)
             self.last_login_error = None
             self.logged_in = True
-            log.info("AMI logged in to %s:%s", self.host, self.port)
             self.last_pong = time.monotonic()
             watchdog = loop.create_task(self._watchdog(protocol))
-            self._login_resync_started = True
-            self._start_resync()
+            if self._boot_seen:
+                log.info("AMI logged in to %s:%s", self.host, self.port)
+                self._start_resync()
+            else:
+                # Asterisk sends FullyBooted right after a Login only once it has booted.
+                log.info("AMI logged in to %s:%s; waiting for Asterisk to finish booting",
+                         self.host, self.port)
+                self._boot_logged = True
+                self._phase = BOOTING
+                self._probe_later(self.settings.action_timeout)
             await self._lost.wait()
         finally:
             if watchdog is not None:
                 watchdog.cancel()
             protocol.close()
             self._link_lost(None)
+
+    def _probe_later(self, delay: float) -> None:
+        """Resync after ``delay`` unless FullyBooted comes first: a user without the `system`
+        read class never gets FullyBooted, and a module may be loaded after the boot."""
+        async def probe() -> None:
+            await asyncio.sleep(delay)
+            if self._phase == BOOTING:
+                self._start_resync()
+
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+        self._probe_task = asyncio.get_running_loop().create_task(probe())
 
     def _link_lost(self, exc: Any) -> None:
         if not self.connected:
@@ -250,7 +315,11 @@ class AmiConnection:
             log.warning("AMI link to %s:%s lost; reconnecting", self.host, self.port)
         self.connected = False
         self.logged_in = False
+        self._phase = DOWN
         self.ready.clear()
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            self._probe_task = None
         if self._resync_task is not None:
             self._resync_task.cancel()
             self._resync_task = None
@@ -352,17 +421,25 @@ class AmiConnection:
             log.exception("AMI event handler failed on %s", message.get("Event"))
 
     def _on_fully_booted(self, message: Mapping[str, Any]) -> None:
-        # Asterisk echoes FullyBooted right after a Login on a booted PBX: the login's own resync
-        # covers it. A FullyBooted after that is a real boot (restart): resync again.
-        if not self._login_resync_started:
-            return
-        self._start_resync()
+        # Asterisk sends FullyBooted right after a Login on a booted PBX, and to every session
+        # when a boot ends (a Login during the boot gets only that one). Either way: resync now.
+        if self._phase == LOGIN:
+            self._boot_seen = True  # the Login's own code starts the resync
+        elif self._phase in (BOOTING, LIVE):
+            if self._phase == BOOTING:
+                log.info("Asterisk at %s:%s fully booted", self.host, self.port)
+            self._start_resync()
 
     def _start_resync(self) -> None:
+        self._phase = LIVE
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            self._probe_task = None
         if self._resync_task is not None and not self._resync_task.done():
             self._resync_again = True
             return
-        self._buffer = []
+        if self._buffer is None:
+            self._buffer = []
         self._resync_task = asyncio.get_running_loop().create_task(self._resync())
 
     async def _resync(self) -> None:
@@ -376,14 +453,29 @@ class AmiConnection:
                         await outcome
             except (LinkLost, NotConnected):
                 return
+            except ActionFailed as exc:
+                if not _still_booting(exc):
+                    self._fail_session(f"AMI resync failed: {exc}")
+                    return
+                # app_queue not loaded yet: Asterisk is still booting. Its FullyBooted starts
+                # the resync again; the events meanwhile stay buffered.
+                if self._resync_again:  # FullyBooted came while this answer was on its way
+                    continue
+                if not self._boot_logged:
+                    log.info("AMI %s not available yet at %s:%s; waiting for FullyBooted",
+                             exc.action, self.host, self.port)
+                    self._boot_logged = True
+                self._phase = BOOTING
+                self._probe_later(self.settings.reconnect_interval)
+                return
             except Exception:
                 log.exception("AMI resync failed; closing the link to start over")
-                if self._protocol is not None:
-                    self._protocol.transport.abort()
+                self._fail_session(None)
                 return
             if not self._resync_again:
                 break
         self.resyncs += 1
+        self._session_ready = True
         self.last_resync = time.time()
         buffered, self._buffer = self._buffer or [], None
         for message in buffered:
@@ -392,3 +484,16 @@ class AmiConnection:
             except Exception:
                 log.exception("AMI event handler failed on %s", message.get("Event"))
         self.ready.set()
+
+    def _fail_session(self, message: str | None) -> None:
+        """Our side cannot go on with this session: close it; the next one waits a backoff."""
+        if message:
+            log.error("%s; closing the link to start over", message)
+        self._session_failed = True
+        if self._protocol is not None:
+            self._protocol.transport.abort()
+
+
+def _still_booting(exc: ActionFailed) -> bool:
+    # Asterisk 22 (manager.c) for an action whose module is not loaded (yet).
+    return exc.message.lower().startswith("invalid/unknown command")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,8 @@ class CtiService:
                                         on_link_lost=self.tracker.on_link_lost, host=host, port=port)
         self.actions = AmiActions(self.connection)
         self.reapplied = 0
+        # time.monotonic() when the last resync's plan was done: the PBX is as agents want it
+        self.reapplied_at: float | None = None
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
@@ -130,6 +133,8 @@ class CtiService:
             task = asyncio.get_running_loop().create_task(self._reapply(plan))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        else:
+            self.reapplied_at = time.monotonic()
 
     async def _reapply(self, plan: list[Action]) -> None:
         for action in plan:
@@ -140,3 +145,4 @@ class CtiService:
                 continue
             except CtiError as exc:
                 log.warning("re-applying %s failed: %s", action["Action"], type(exc).__name__)
+        self.reapplied_at = time.monotonic()

@@ -6,6 +6,9 @@ class AmiSettings(BaseModel):
         None, description="Asterisk AMI host. Unset: `ccs demo` starts the PBX simulator."
     )
     port: int = Field(5038, description="Asterisk AMI port.")
+    simulated: bool = Field(
+        False, description="The PBX at host:port is the simulator (`ccs demo` sets it); "
+        "/health says so.")
     username: str = Field("ccs", description="AMI user (manager.conf).")
     secret: SecretStr = Field(SecretStr(""), description="AMI secret (manager.conf).")
     ping_interval: float = Field(5.0, description="Seconds between keep-alive Pings.")
@@ -14,8 +17,16 @@ class AmiSettings(BaseModel):
     originate_timeout: float = Field(
         60.0, description="Seconds an async Originate may wait for its OriginateResponse."
     )
-    reconnect_min: float = Field(0.5, description="First reconnect delay, seconds.")
-    reconnect_max: float = Field(30.0, description="Longest reconnect delay, seconds.")
+    reconnect_interval: float = Field(
+        1.0, gt=0, description="Seconds between two connection attempts while the PBX is "
+        "unreachable (each attempt is one TCP connect): the server is back within about this "
+        "long after Asterisk opens its AMI port.")
+    connect_timeout: float = Field(1.0, gt=0, description="Seconds a TCP connect to AMI may take.")
+    reconnect_min: float = Field(
+        0.5, description="First delay after a refused login or a session that failed before "
+        "its resync, seconds (then doubling, with jitter).")
+    reconnect_max: float = Field(
+        30.0, description="Longest delay after refused logins or failed sessions, seconds.")
 
 
 class SimulatorSettings(BaseModel):

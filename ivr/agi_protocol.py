@@ -3,9 +3,14 @@
 Replies look like ``200 result=1 (timeout) endpos=1234``, ``510 Invalid or unknown command``,
 ``511 Command Not Permitted on a dead channel or intercept routine``, a multi-line usage error
 (``520-Invalid command syntax.  Proper usage follows:`` ... ``520 End of proper usage.``) or the
-bare line ``HANGUP`` that Asterisk writes when the caller hangs up while a command runs.
-The parsing follows panoramisk's ``parse_agi_result`` (same regular expression for
-``key=value (data)``) but returns a typed result instead of a dict of tuples.
+bare line ``HANGUP`` that Asterisk writes when the caller hangs up.
+The fields follow panoramisk's ``parse_agi_result`` (``key=value (data)``) but the scan is
+linear in the line's length and the result is typed.
+
+``200 result=-1`` is a *failed command*, not a hang-up: a real Asterisk 22 answers it for a
+missing prompt file (``200 result=-1 endpos=0``), a GET DATA whose prompt is missing and an
+AudioSocket that timed out, with the channel still up (tests/data/agi/asterisk-22-recorded, 02
+and 05). A hang-up is the ``HANGUP`` line, a ``511`` answer, or a channel status that says so.
 """
 from __future__ import annotations
 
@@ -24,8 +29,10 @@ __all__ = [
 ]
 
 _RE_CODE = re.compile(r"^(?P<code>\d{3})(?P<sep>[ -]?)(?P<rest>.*)$")
-# panoramisk's key=value (data) expression, kept as is: it is what real replies look like.
-_RE_KV = re.compile(r"(?P<key>\w+)=(?P<value>[^\s]*)\s*(?:\((?P<data>[^)]*)\))?")
+# panoramisk's ``key=value`` expression, but a key may only start where a word starts: without
+# the lookbehind, a long run of word characters with no "=" was rescanned from each of its
+# positions (quadratic: a 16 KB reply line took 3 s on the event loop).
+_RE_KV = re.compile(r"(?<!\w)(?P<key>\w+)=(?P<value>\S*)\s*")
 
 
 class AgiError(Exception):
@@ -59,7 +66,12 @@ class AgiResult:
 
     @property
     def ok(self) -> bool:
-        return self.code == 200 and not self.hangup
+        return self.code == 200 and not self.hangup and not self.failed
+
+    @property
+    def failed(self) -> bool:
+        """The command ran and failed (``200 result=-1``); the channel may well be up."""
+        return self.code == 200 and self.result == "-1"
 
     @property
     def value(self) -> int | None:
@@ -85,14 +97,32 @@ def parse_result_line(line: str) -> AgiResult:
     if code != 200:
         return AgiResult(code=code, message=rest.strip())
     result, data, extra = "", "", {}
-    for key, value, kv_data in _RE_KV.findall(rest):
+    for key, value, kv_data in _fields(rest):
         if key == "result":
             result, data = value, kv_data
         else:
             extra[key] = value
-    # "200 result=-1" means the application failed, which on a live channel is a hangup.
-    hangup = data == "hangup" or result == "-1"
-    return AgiResult(code=200, result=result, data=data, extra=extra, hangup=hangup)
+    # "(hangup)" is RECORD FILE's word for a caller who hung up; "-1" alone is only a failure.
+    return AgiResult(code=200, result=result, data=data, extra=extra, hangup=data == "hangup")
+
+
+def _fields(rest: str) -> list[tuple[str, str, str]]:
+    """``key=value (data)`` triples, as panoramisk's expression finds them, in linear time.
+
+    Each character is looked at a bounded number of times: a key starts only at a word start,
+    and the ``(`` of a data part is closed by a search that is skipped once no ``)`` is left.
+    """
+    out: list[tuple[str, str, str]] = []
+    last_close = rest.rfind(")")
+    pos = 0
+    while (m := _RE_KV.search(rest, pos)) is not None:
+        pos = m.end()
+        data = ""
+        if pos < last_close and rest.startswith("(", pos):
+            close = rest.find(")", pos + 1)
+            data, pos = rest[pos + 1 : close], close + 1
+        out.append((m["key"], m["value"], data))
+    return out
 
 
 def parse_header(block: bytes, encoding: str = "utf-8") -> dict[str, str]:

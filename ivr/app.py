@@ -17,7 +17,7 @@ import asyncpg
 
 from ivr.agi_protocol import AgiHangup
 from ivr.audiosocket import AudioSocketServer
-from ivr.call import CallContext
+from ivr.call import CallContext, call_id_of
 from ivr.deps import IvrDeps
 from ivr.dialog import Dialog
 from ivr.fastagi import AgiChannel, FastAgiServer, RouteErrorHook
@@ -65,7 +65,7 @@ class IvrApplication:
     async def handle(self, agi: AgiChannel) -> None:
         s = self.deps.settings
         ctx = CallContext(
-            call_id=agi.uniqueid or agi.headers.get("agi_channel", "unknown"),
+            call_id=await call_id_of(agi),
             caller=try_normalize_phone(agi.caller_id),
             started_at=self.deps.clock(),
         )
@@ -133,6 +133,7 @@ async def ivr_servers(
     *,
     on_route_error: RouteErrorHook | None = None,
     deps: IvrDeps | None = None,
+    limits: ReadingLimits | None = None,
 ) -> AsyncIterator[tuple[FastAgiServer, AudioSocketServer, IvrApplication]]:
     """Start both servers (ports 0 pick free ones) and stop them on exit."""
     audio = AudioSocketServer(
@@ -154,7 +155,7 @@ async def ivr_servers(
     try:
         deps = deps or IvrDeps(
             db, settings,
-            ReadingLimits.from_settings(settings.consumption_factor, settings.default_monthly_caps),
+            limits or ReadingLimits(),
         )
         host = settings.audiosocket_advertise or settings.audiosocket_host
         app = IvrApplication(deps, audio=audio, engine=engine, audio_address=f"{host}:{audio.port}")

@@ -11,6 +11,12 @@ instead of growing memory. A connection with an unknown UUID, an unknown kind, a
 than ``max_frame_bytes`` (refused from its header alone, the payload is never read) or a
 silent peer gets an error frame and a clean close; a truncated frame just closes. Each
 connection is its own task, so one bad peer never stops the others.
+
+Asterisk ends ``AudioSocket()`` with ``200 result=-1`` after 2 s without a frame in *either*
+direction, and a caller leg without media (``transmit_silence = no``, a quiet trunk) sends none
+(tests/data/agi/asterisk-22-recorded, 05). Frames from the server alone keep it going, so while
+the flow listens (:meth:`AudioSession.keep_alive`) the server sends 20 ms of silence every 20 ms
+whenever it is not sending audio of its own.
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FRAME_20MS = 320  # bytes of 8 kHz 16-bit mono in 20 ms: what Asterisk sends per frame
+_SILENCE = bytes(FRAME_20MS)
 
 
 class Kind:
@@ -92,6 +99,8 @@ class AudioSession:
         self._closing = asyncio.Event()
         self._writer: asyncio.StreamWriter | None = None
         self._end_queued = False
+        self._keep_alive = asyncio.Event()
+        self._sending = False
         self.ended: Ended | None = None
 
     @property
@@ -124,13 +133,22 @@ class AudioSession:
         if self._writer is None or self._writer.is_closing():
             return
         start = time.monotonic()
-        for n, offset in enumerate(range(0, len(pcm), FRAME_20MS)):
-            self._writer.write(encode_frame(Kind.SLIN, pcm[offset : offset + FRAME_20MS]))
-            await self._writer.drain()
-            if pace:
-                delay = start + (n + 1) * 0.02 - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+        self._sending = True
+        try:
+            for n, offset in enumerate(range(0, len(pcm), FRAME_20MS)):
+                self._writer.write(encode_frame(Kind.SLIN, pcm[offset : offset + FRAME_20MS]))
+                await self._writer.drain()
+                if pace:
+                    delay = start + (n + 1) * 0.02 - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+        finally:
+            self._sending = False
+
+    def keep_alive(self) -> None:
+        """Send silence while the flow listens, so that Asterisk's 2 s inactivity timeout never
+        ends the stream of a caller whose line sends no media (until :meth:`close`)."""
+        self._keep_alive.set()
 
     def close(self) -> None:
         """Ask the server to send a hangup frame and close: ``AudioSocket()`` then returns."""
@@ -194,10 +212,16 @@ class AudioSocketServer(ConnectionServer):
     def _connection_lost(self, exc: BaseException) -> None:
         log.info("AudioSocket connection lost: %s", exc)
 
-    async def _read_frame(self, reader: asyncio.StreamReader) -> tuple[int, bytes] | Ended:
-        """One frame, or why there is none (then the connection must close)."""
+    async def _read_frame(
+        self, reader: asyncio.StreamReader, *, quiet_ok: bool = False
+    ) -> tuple[int, bytes] | Ended:
+        """One frame, or why there is none (then the connection must close).
+
+        ``quiet_ok``: the peer may send nothing for a while (a line without media while the
+        flow listens and keeps the stream alive); the flow's own turn limit bounds the wait.
+        """
         try:
-            async with asyncio.timeout(self._read_timeout):
+            async with asyncio.timeout(None if quiet_ok else self._read_timeout):
                 header = await reader.readexactly(3)
                 kind, length = struct.unpack(">BH", header)
                 if length > self._max_frame_bytes:
@@ -207,6 +231,9 @@ class AudioSocketServer(ConnectionServer):
             return Ended("timeout")
         except asyncio.IncompleteReadError as exc:
             return Ended("closed" if not exc.partial and exc.expected == 3 else "truncated")
+        except (ConnectionError, OSError):
+            # A reset, e.g. Asterisk closing while our silence frames are still unread.
+            return Ended("closed")
         return kind, payload
 
     async def _error_and_close(self, writer: asyncio.StreamWriter, code: int) -> None:
@@ -230,12 +257,15 @@ class AudioSocketServer(ConnectionServer):
         session._attach(writer)
         reading = asyncio.create_task(self._pump(reader, writer, session), name="audiosocket-read")
         closing = asyncio.create_task(session._closing.wait(), name="audiosocket-close")
+        keeping = asyncio.create_task(self._send_silence(writer, session),
+                                      name="audiosocket-keepalive")
         try:
             await asyncio.wait({reading, closing}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (reading, closing):
+            for task in (keeping, reading, closing):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                # Whatever ended a task, the session must still get its end marker below.
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
                     await task
             if closing.done() and not closing.cancelled() and session.ended is None:
                 # The flow is done listening: a hangup frame makes AudioSocket() return.
@@ -244,11 +274,21 @@ class AudioSocketServer(ConnectionServer):
                     await writer.drain()
             session._put_end(Ended("closed"))
 
+    async def _send_silence(self, writer: asyncio.StreamWriter, session: AudioSession) -> None:
+        await session._keep_alive.wait()
+        frame = encode_frame(Kind.SLIN, _SILENCE)
+        with contextlib.suppress(ConnectionError, OSError):
+            while not writer.is_closing():
+                if not session._sending:
+                    writer.write(frame)
+                    await writer.drain()
+                await asyncio.sleep(0.02)
+
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: AudioSession
     ) -> None:
         while True:
-            frame = await self._read_frame(reader)
+            frame = await self._read_frame(reader, quiet_ok=session._keep_alive.is_set())
             if isinstance(frame, Ended):
                 if frame.reason in ("too_large", "timeout"):
                     await self._error_and_close(writer, _CODES[frame.reason])

@@ -1,11 +1,30 @@
 """What the IVR knows and has done on one call; becomes ``interactions.ivr_context``."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Account", "CallContext"]
+from ivr.agi_protocol import AgiCommandError, AgiHangup
+from ivr.fastagi import AgiChannel
+
+__all__ = ["Account", "CallContext", "call_id_of"]
+
+
+async def call_id_of(agi: AgiChannel) -> str:
+    """The id the call is known by everywhere: its linkedid, as the CTI tracker keys calls.
+
+    Asterisk's AGI environment has only ``agi_uniqueid``, this channel's own id. For a trunk
+    call reaching [ccs-ivr] directly the two are equal; for one routed through a Local channel
+    (or any second leg) the linkedid is the first channel's id (recording 01: uniqueid
+    ``…450.25``, linkedid ``…450.24``), so it is asked for with GET VARIABLE. The uniqueid is
+    the fallback when Asterisk does not answer it.
+    """
+    with contextlib.suppress(AgiHangup, AgiCommandError):
+        if linked := await agi.linkedid():
+            return linked
+    return agi.uniqueid or agi.headers.get("agi_channel", "unknown")
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ Prompts are played by AGI ``STREAM FILE`` (Asterisk transcodes and finds the lan
 recordings; a key press interrupts the prompt). Listening is AGI ``EXEC AudioSocket``: while
 that application runs, Asterisk streams the caller's audio and keys to our AudioSocket server;
 when the turn is over the server sends a hangup frame, ``AudioSocket()`` returns and the AGI
-command completes. Keys work everywhere: without a speech engine, when it is busy, or when the
-caller simply presses them.
+command completes. Keys work everywhere: without a speech engine, when it is busy, when the
+audio stream fails, or when the caller simply presses them.
+
+A caller is never dropped for a failure of ours or of Asterisk's: a prompt that cannot be played
+is skipped, a failed or timed-out AudioSocket turns into key entry for the rest of the call
+(``AgiChannel`` tells these from a real hang-up).
 """
 from __future__ import annotations
 
@@ -30,6 +34,11 @@ log = logging.getLogger(__name__)
 
 KEYS = "0123456789*#"
 _APP_NOT_FOUND = -2  # EXEC's result when Asterisk has no such application
+# A caller who keys a full-length entry and then the "#" the prompt asked for: the entry is over
+# at the last digit (GET DATA and the listen turn return at max digits), and Asterisk hands the
+# "#" to whatever command runs next (recording 04). For this long after such an entry "#" does
+# not interrupt a prompt, so it cannot be taken as the answer to the next question.
+_TERMINATOR_GRACE = 1.5
 T = TypeVar("T")
 
 
@@ -76,19 +85,32 @@ class Dialog:
         self.max_tries = max_tries
         self._connect_timeout = connect_timeout
         self._dtmf_timeout_ms = dtmf_timeout_ms
+        self._terminator_until = 0.0  # loop time until which "#" ends the previous entry
 
     async def say(self, *prompts: Prompt, interruptible: bool = False) -> str:
         """Play prompts in order; returns the key that interrupted them (if allowed) or ''."""
-        escape = KEYS if interruptible else ""
         for prompt in prompts:
             for name in prompt.files:
+                escape = self._escape_digits() if interruptible else ""
                 key = await self.agi.stream_file(name, escape)
                 if key:
                     return key
         return ""
 
+    def _late_terminator(self) -> bool:
+        return asyncio.get_running_loop().time() < self._terminator_until
+
+    def _escape_digits(self) -> str:
+        return KEYS.replace("#", "") if self._late_terminator() else KEYS
+
     async def ask(self, prompt: Prompt, *, max_digits: int, words: tuple[str, ...] = ()) -> Answer:
         """Play ``prompt`` and take one answer: keys, speech, or silence."""
+        answer = await self._ask(prompt, max_digits, words)
+        if answer.kind == "dtmf" and max_digits > 1 and len(answer.digits) >= max_digits:
+            self._terminator_until = asyncio.get_running_loop().time() + _TERMINATOR_GRACE
+        return answer
+
+    async def _ask(self, prompt: Prompt, max_digits: int, words: tuple[str, ...]) -> Answer:
         key = await self.say(prompt, interruptible=True)
         if key:
             return await self._rest_of_keys(key, max_digits)
@@ -114,10 +136,11 @@ class Dialog:
         return Answer("dtmf", digits=first + rest)
 
     async def _listen(self, max_digits: int, words: tuple[str, ...]) -> Heard | None:
-        """One AudioSocket turn; None when no stream could be had (then keys are used)."""
+        """One AudioSocket turn; None when no usable stream could be had (then keys are used)."""
         assert self._audio is not None and self._engine is not None
         audio = self._audio
         session = audio.expect()
+        session.keep_alive()
         run = asyncio.create_task(
             self.agi.exec("AudioSocket", f"{session.uuid},{self._audio_address}"),
             name="agi-audiosocket",
@@ -128,9 +151,18 @@ class Dialog:
             heard, busy = await self._hear(session, run, max_digits, words)
         finally:
             audio.forget(session)  # the hangup frame makes AudioSocket() return
-            await self._finish_exec(run)
+            failed = await self._finish_exec(run)
         if busy:
             await self.say(self.prompts.SPEECH_BUSY)
+        if heard is not None and heard.ended == "timeout" and heard.audio_seconds == 0:
+            # Not one frame from the caller's line (a trunk without media while quiet): speech
+            # cannot be heard on it, so keys only, without another wait per question.
+            log.warning("no audio from the caller's line; keys only for this call")
+            self._audio = None
+        if failed or (heard is not None and heard.ended is not None and not heard.digits):
+            # The stream broke off (or never carried media) before the caller was heard out:
+            # what the caller said is unknown, so this answer is taken by keys.
+            return None
         return heard
 
     async def _hear(
@@ -149,13 +181,19 @@ class Dialog:
         grammar = NumberGrammar(self.lang, extra_words=words)
         try:
             async with self._engine.session(grammar=grammar) as recognizer:
-                return await listen_turn(session, recognizer, max_digits, self._limits), False
+                heard = await listen_turn(session, recognizer, max_digits, self._limits,
+                                          late_terminator=self._late_terminator())
+                return heard, False
         except SpeechBusy:
             log.warning("speech engine busy; asking for keys")
             return None, True
 
-    async def _finish_exec(self, run: asyncio.Task[Any]) -> None:
-        """Wait for EXEC AudioSocket's reply, so the next command gets its own reply."""
+    async def _finish_exec(self, run: asyncio.Task[Any]) -> bool:
+        """Wait for EXEC AudioSocket's reply, so the next command gets its own reply.
+
+        Returns whether AudioSocket failed (listening is then off for the rest of the call);
+        raises :class:`AgiHangup` when the failure was the caller hanging up.
+        """
         try:
             await asyncio.wait({run}, timeout=self._connect_timeout + 5)
         except asyncio.CancelledError:
@@ -171,11 +209,20 @@ class Dialog:
         except AgiCommandError as exc:
             log.warning("EXEC AudioSocket refused (%s); listening disabled", exc.result.code)
             self._audio = None
-            return
+            return True
         if result.value == _APP_NOT_FOUND:
             # app_audiosocket is not loaded on this Asterisk: keys only for the rest of the call.
             log.warning("Asterisk has no AudioSocket application; listening disabled")
             self._audio = None
+            return True
+        if result.failed:
+            # AudioSocket() failed: a hang-up, or (channel up) a stream it could not open or
+            # that timed out. Keys work whatever broke the stream.
+            await self.agi.check_alive("EXEC AudioSocket")
+            log.warning("AudioSocket failed on a live channel; keys only for this call")
+            self._audio = None
+            return True
+        return False
 
     async def ask_until(
         self,

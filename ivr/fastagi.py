@@ -36,6 +36,9 @@ Route = Callable[["AgiChannel"], Awaitable[None]]
 RouteErrorHook = Callable[[str, BaseException], None]
 
 _MAX_REPLY_LINES = 64  # a 520 usage text is ~10 lines; more means a confused peer
+_DEAD_CHANNEL = 511  # "Command Not Permitted on a dead channel or intercept routine"
+# CHANNEL STATUS answers: -1 no such channel, 0 down (6 is up; the IVR answered the call).
+_GONE_STATES = (-1, 0)
 
 
 class AgiChannel:
@@ -75,8 +78,9 @@ class AgiChannel:
 
         ``timeout`` bounds the wait: commands that run an application (EXEC, GET DATA, STREAM
         FILE) take as long as the caller does, so callers pass their own bound.
-        Raises :class:`AgiHangup` when the channel is gone and :class:`AgiCommandError` on
-        510/511/520.
+        Raises :class:`AgiHangup` when the channel is gone (a ``HANGUP`` line, ``511`` on a dead
+        channel, the connection lost) and :class:`AgiCommandError` on 510/520. A failed command
+        (``200 result=-1``) is returned: it is not a hang-up (see :meth:`check_alive`).
         """
         if self.hung_up:
             raise AgiHangup("channel already hung up")
@@ -96,11 +100,28 @@ class AgiChannel:
                 self.hung_up = True
                 raise AgiHangup(f"no reply to {cmd.split(' ', 1)[0]} in time") from exc
         if result.hangup:
+            # Asterisk writes HANGUP on its own when the caller leaves (the command's own answer,
+            # 200 result=-1 or 511, comes before or after it); nothing more can be done.
             self.hung_up = True
             raise AgiHangup(result.message or "caller hung up")
-        if result.code in (510, 511, 520) or result.code != 200:
+        if result.code == _DEAD_CHANNEL:
+            self.hung_up = True
+            raise AgiHangup("dead channel")
+        if result.code != 200:
             raise AgiCommandError(result)
         return result
+
+    async def check_alive(self, after: str) -> None:
+        """After a failed command: raise :class:`AgiHangup` if the channel is gone, else return.
+
+        ``200 result=-1`` is what Asterisk answers both for a caller who hung up during the
+        command and for a missing file or a failed application on a live channel; CHANNEL STATUS
+        tells them apart (``511`` or a ``HANGUP`` line when the caller left).
+        """
+        status = await self.command("CHANNEL STATUS")
+        if status.value in _GONE_STATES:
+            self.hung_up = True
+            raise AgiHangup(f"channel is down after {after}")
 
     async def _read_reply(self) -> AgiResult:
         lines = 0
@@ -134,20 +155,46 @@ class AgiChannel:
 
     # --- helpers, one per AGI command the flows use -------------------------------------
 
+    async def linkedid(self) -> str:
+        """The call's id across all its channels (``CHANNEL(linkedid)``); '' if unknown.
+
+        The environment block carries only this channel's ``agi_uniqueid``: for a call that
+        reached the IVR through a Local channel (or any second leg) that is not the id the
+        AMI side and the CTI tracker know the call by.
+        """
+        r = await self.command("GET VARIABLE CHANNEL(linkedid)")
+        return r.data if r.result == "1" else ""
+
     async def answer(self) -> None:
-        await self.command("ANSWER")
+        r = await self.command("ANSWER")
+        if r.failed:
+            await self.check_alive("ANSWER")
 
     async def stream_file(self, name: str, escape_digits: str = "") -> str:
-        """Play a sound file; return the digit that interrupted it, or ''."""
+        """Play a sound file; return the digit that interrupted it, or ''.
+
+        A file that cannot be played (missing, unreadable) is skipped: the call goes on.
+        """
         r = await self.command(f"STREAM FILE {name} {quote_arg(escape_digits)}", timeout=600)
+        if r.failed:
+            await self.check_alive("STREAM FILE")
+            log.warning("prompt %s could not be played; going on", _loggable(name))
+            return ""
         return chr(r.value) if r.value and r.value > 0 else ""
 
     playback = stream_file
 
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> tuple[str, bool]:
-        """Play ``prompt`` and collect DTMF; returns (digits, timed_out)."""
+        """Play ``prompt`` and collect DTMF; returns (digits, timed_out).
+
+        A GET DATA that failed on a live channel (its prompt is missing) took no keys: ('', True).
+        """
         bound = timeout_ms / 1000 * (max_digits + 1) + 60
         r = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}", timeout=bound)
+        if r.failed:
+            await self.check_alive("GET DATA")
+            log.warning("GET DATA with prompt %s failed; no keys taken", _loggable(prompt))
+            return "", True
         return r.result, r.data == "timeout"
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> None:
@@ -173,6 +220,12 @@ class AgiChannel:
         with contextlib.suppress(AgiHangup):
             await self.command("HANGUP")
         self.hung_up = True
+
+
+def _loggable(name: str) -> str:
+    """A sound file's name for the log: number words would spell out account numbers."""
+    folder, sep, _ = name.rpartition("/words/")
+    return f"{folder}/words/*" if sep else name
 
 
 class FastAgiServer(ConnectionServer):

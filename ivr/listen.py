@@ -4,7 +4,9 @@ The turn ends on the caller's own time, measured in audio (samples received), no
 clock, so it behaves the same whether Asterisk paces frames in real time or a test sends them
 at once: after ``end_silence`` of quiet following speech, after ``no_input`` without any
 speech, or at ``max_seconds``. A DTMF digit switches the turn to key entry: digits are
-collected until ``#``, ``max_digits`` or ``dtmf_timeout`` of audio without a key.
+collected until ``#``, ``max_digits`` or ``dtmf_timeout`` of audio without a key. A ``#`` that
+comes first while ``late_terminator`` is set ends the caller's previous, full-length entry and is
+passed over (see ``ivr.dialog``).
 """
 from __future__ import annotations
 
@@ -67,7 +69,8 @@ async def _collect_dtmf(
 
 
 async def listen_turn(
-    audio: AudioSession, recognizer: Any, max_digits: int, limits: ListenLimits
+    audio: AudioSession, recognizer: Any, max_digits: int, limits: ListenLimits,
+    *, late_terminator: bool = False,
 ) -> Heard:
     """Feed the stream to ``recognizer`` (a speech session) until the answer is over."""
     total = 0.0
@@ -81,6 +84,9 @@ async def listen_turn(
         if isinstance(event, Ended):
             return Heard(ended=event.reason, audio_seconds=total)
         if isinstance(event, Dtmf):
+            if late_terminator and event.digit == "#":
+                late_terminator = False
+                continue
             return await _collect_dtmf(audio, event.digit, max_digits, limits)
         seconds = len(event.pcm) / _BYTES_PER_SECOND
         total += seconds

@@ -59,18 +59,6 @@ class IvrSettings(BaseModel):
         },
         description="Queue per caller intent when the IVR hands the call to an operator.",
     )
-    consumption_factor: float = Field(
-        5.0, description="A reading may exceed the average monthly consumption by this factor."
-    )
-    default_monthly_caps: dict[str, float] = Field(
-        default_factory=lambda: {
-            "electricity": 3000.0,
-            "heating": 10.0,
-            "hot_water": 30.0,
-            "cold_water": 50.0,
-        },
-        description="Largest plausible monthly consumption per service when history is short.",
-    )
     audiosocket_advertise: str | None = Field(
         None,
         description="Address Asterisk connects to for AudioSocket (host); unset: audiosocket_host.",

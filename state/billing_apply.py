@@ -353,6 +353,7 @@ async def apply_staged(
     if rebuild is not None:
         await rebuild_indexes(conn, rebuild, LONG)
         clock.lap("first load: rebuild indexes")
+    await conn.execute("SELECT pg_notify('ccs_card_changed', '*')")  # triggers may be off
 
 
 class _Clock:
@@ -380,7 +381,8 @@ async def _skip_foreign_key_triggers(conn: asyncpg.Connection) -> None:
     """
     user_triggers = await conn.fetchval(
         """SELECT count(*) FROM pg_trigger
-           WHERE NOT tgisinternal AND tgrelid = ANY(SELECT oid FROM pg_class
+           WHERE NOT tgisinternal AND left(tgname, 11) <> 'card_cache_'
+             AND tgrelid = ANY(SELECT oid FROM pg_class
                WHERE relname = ANY($1::text[]) AND relnamespace = 'public'::regnamespace)""",
         list(TARGETS),
     )

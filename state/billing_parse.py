@@ -3,16 +3,25 @@
 Rows are validated one by one (a precompiled fast path for the common shape, the full checks
 otherwise); a big file is parsed by two worker processes in blocks of whole lines, handed out and
 collected in file order so line numbers and rejections equal the one-thread result.
+
+Whatever the bytes, the outcome is rows, line-numbered rejections or one ImportRefused: a record
+the csv module gives up on (a stray CR, a field past its size limit) or one that spans lines
+without making a row (a stray quote) rejects its first line, and the lines after it are read
+again as rows of their own.
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
 import datetime as dt
 import io
+import itertools
 import multiprocessing
 import os
 import re
+import signal
+import sys
 import threading
 import zoneinfo
 from collections import deque
@@ -33,6 +42,7 @@ from state.billing_format import (
 )
 
 CHUNK_BYTES = 1 << 20
+MAX_HEADER_BYTES = 64 << 10  # the 19 column names take < 300 bytes
 BLOCK_BYTES = 4 << 20  # a parsing worker's share of the file at a time
 PARALLEL_BYTES = 64 << 20  # smaller files are parsed in one thread (workers take time to start)
 _END = ["\x1f\x1eend of block\x1e\x1f"]
@@ -42,6 +52,7 @@ _PERIOD = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
 NULL = "\\N"
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _lines(raw: Iterator[bytes], first: int) -> Iterator[str]:
@@ -165,7 +176,15 @@ class _Layout:
 
 def _header(line: str, services: frozenset[str]) -> _Layout:
     delimiter = ";" if ";" in line else ","
-    header = [h.strip().lower() for h in next(csv.reader([line], delimiter=delimiter))]
+    if "\r" in line.removesuffix("\n").removesuffix("\r"):
+        raise ImportRefused(
+            "line 1: the header holds a carriage return (CR) that does not end the line: old "
+            "CR-only line ends, or a stray CR; save the file with LF or CRLF line ends"
+        )
+    try:
+        header = [h.strip().lower() for h in next(csv.reader([line], delimiter=delimiter))]
+    except csv.Error as exc:
+        raise ImportRefused(f"line 1: the header is not readable as CSV: {exc}") from None
     missing = sorted(REQUIRED - set(header))
     if missing:
         raise ImportRefused(f"line 1: header lacks required column(s): {', '.join(missing)}")
@@ -195,7 +214,9 @@ def _parse_lines(
     order, width, services = layout.order, layout.width, layout.services
     in_order = order == tuple(range(len(COLUMNS)))
     fast_service = _fast_service_pattern(services).fullmatch
-    reader = csv.reader(lines, delimiter=layout.delimiter)
+    record: list[str] = []  # the lines of the record being read, to read again after an error
+    source = iter(lines)
+    reader = csv.reader(_taped(source, record), delimiter=layout.delimiter)
     chunk: list[str] = []
     size = 0
     last_head: list[str] | None = None
@@ -203,18 +224,48 @@ def _parse_lines(
     last_error = ""
     staged_text = None  # the account part of the last staged row
     first, end = line, 0
-    for fields in reader:
-        start, line = line + 1, first + reader.line_num
-        if stop is not None and stop.is_set():
-            return line, end
-        if not fields or fields == [""]:
-            continue
-        if end_marker and fields == _END:
-            end = line
-            continue
-        report.rows_read += 1
-        if len(fields) != width:
-            report.reject(start, f"wrong column count: expected {width}, got {len(fields)}")
+    while True:
+        record.clear()
+        start = line + 1
+        try:
+            fields = next(reader)
+            line = first + reader.line_num
+            reason = None
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a stray CR, a field past the csv module's size limit
+            reason = _csv_error_reason(exc)
+            line = start + len(record) - 1
+            report.rows_read += 1
+        else:
+            if stop is not None and stop.is_set():
+                return line, end
+            if not fields or fields == [""]:
+                continue
+            if end_marker and fields == _END:
+                end = line
+                continue
+            report.rows_read += 1
+            if len(fields) != width:
+                reason = f"wrong column count: expected {width}, got {len(fields)}"
+                if len(record) > 1:
+                    reason += (
+                        f" in a record over lines {start}-{line} (a stray quote?); the lines "
+                        "after the first were read again as rows"
+                    )
+        if reason is not None:
+            report.reject(start, reason)
+            if len(record) > 1:
+                # Reject only the first line of a record that spans lines and makes no row
+                # (a stray quote must not swallow the rows after it): read the rest again.
+                if end_marker and _END_LINE in record:
+                    return line, 0  # the record runs past the block: the block is not clean
+                again = record[1:]
+                record.clear()
+                reader = csv.reader(
+                    _taped(itertools.chain(again, source), record), delimiter=layout.delimiter
+                )
+                first = line = start
             continue
         if in_order:
             values = list(map(str.strip, fields))
@@ -254,6 +305,27 @@ def _parse_lines(
     return line, end
 
 
+def _taped(lines: Iterator[str], record: list[str]) -> Iterator[str]:
+    for text in lines:
+        record.append(text)
+        yield text
+
+
+def _csv_error_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "new-line" in text:
+        return (
+            "a carriage return (CR) inside an unquoted field: a stray CR, or old CR-only line "
+            "ends; the line was not read"
+        )
+    if "field limit" in text:
+        return (
+            f"a field longer than {csv.field_size_limit()} characters (a stray quote that "
+            "is never closed?)"
+        )
+    return f"not readable as CSV: {text}"
+
+
 def _not_utf8(number: int, data: bytes, exc: UnicodeDecodeError) -> ImportRefused:
     line_start = data.rfind(b"\n", 0, exc.start) + 1
     number += data.count(b"\n", 0, exc.start)
@@ -285,6 +357,23 @@ def _parse_block(block: bytes, line: int, layout: _Layout) -> tuple[bytes, Impor
     return b"".join(out), report, clean
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the kernel kills this worker when the importing process dies, even by
+    SIGKILL (a worker blocked on its task queue would otherwise wait forever). Linux only.
+
+    PR_SET_PDEATHSIG fires when the parent *thread* ends: the workers are spawned from the
+    thread that parses, which outlives the pool."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    # Ctrl-C reaches the whole process group: the importing process handles it and ends the
+    # pool; a worker's own KeyboardInterrupt would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _blocks(raw, block_bytes: int) -> Iterator[tuple[int, bytes]]:
     """Whole-line blocks of ``raw`` with their byte offsets."""
     offset, carry = raw.tell(), b""
@@ -306,30 +395,32 @@ def _parse_parallel(
     offset and line number to go on from line by line: a block that ended inside a quoted
     field (a quoted line break across the cut) cannot be parsed apart."""
     context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    # No future is ever cancelled: on Python < 3.11.4 (Debian 12 has 3.11.2) shutdown(wait=True)
+    # hangs forever once a queued future was cancelled (CPython gh-94440). On an early return
+    # (a block cut inside quotes, a refusal, the consumer gave up) the pool's exit waits for the
+    # at most 2 * workers blocks still queued instead; their results are dropped.
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque = deque()
         blocks = _blocks(raw, block_bytes)
-        try:
-            while True:
-                while len(pending) < 2 * workers and (item := next(blocks, None)) is not None:
-                    offset, block = item
-                    pending.append((offset, line, pool.submit(_parse_block, block, line, layout)))
-                    line += block.count(b"\n")
-                if not pending or stop.is_set():
-                    return None
-                offset, before, future = pending.popleft()
-                data, part, clean = future.result()
-                if not clean:
-                    return offset, before
-                report.rows_read += part.rows_read
-                for rejection in part.rejected:
-                    report.reject(rejection.line, rejection.reason)
-                report.rejected_count += part.rejected_count - len(part.rejected)
-                if data:
-                    put(data)
-        finally:
-            for *_, future in pending:
-                future.cancel()
+        while True:
+            while len(pending) < 2 * workers and (item := next(blocks, None)) is not None:
+                offset, block = item
+                pending.append((offset, line, pool.submit(_parse_block, block, line, layout)))
+                line += block.count(b"\n")
+            if not pending or stop.is_set():
+                return None
+            offset, before, future = pending.popleft()
+            data, part, clean = future.result()
+            if not clean:
+                return offset, before
+            report.rows_read += part.rows_read
+            for rejection in part.rejected:
+                report.reject(rejection.line, rejection.reason)
+            report.rejected_count += part.rejected_count - len(part.rejected)
+            if data:
+                put(data)
 
 
 def _parse(
@@ -347,9 +438,14 @@ def _parse(
     except OSError as exc:
         raise ImportRefused(f"{path.name}: cannot be read: {exc.strerror}") from None
     with raw:
-        first = raw.readline()
+        first = raw.readline(MAX_HEADER_BYTES + 1)
         if not first:
             raise ImportRefused("line 1: the file is empty; a header line is expected")
+        if len(first) > MAX_HEADER_BYTES:
+            raise ImportRefused(
+                f"line 1: no line end in the first {MAX_HEADER_BYTES} bytes, so no header line "
+                "(old CR-only line ends?); save the file with LF or CRLF line ends"
+            )
         try:
             layout = _header(first.decode("utf-8-sig"), services)
         except UnicodeDecodeError as exc:

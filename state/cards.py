@@ -5,16 +5,14 @@ subqueries, every one of them an index lookup by account id), returned as text a
 pydantic straight from JSON, so a lookup costs one round trip whatever the card holds.
 
 Cache and invalidation: :class:`CardCache` keeps a card under ``{prefix}:card:{account}``
-(see ``state/keys.py``) for ``RedisSettings.card_cache_ttl`` seconds. Whoever changes what a card
-shows must call ``CardCache.invalidate(number)`` after the change is committed:
+(see ``state/keys.py``) for ``RedisSettings.card_cache_ttl`` seconds. Writers do nothing: triggers
+on every table a card reads (migration ``0002``) notify channel ``ccs_card_changed`` with the
+account numbers whose cards changed, or ``*`` for changes that touch many cards (outages, a
+billing import, which also notifies explicitly because it may run with triggers off), and
+:mod:`state.card_listener` drops those cached cards. The TTL bounds how stale a card can get if a
+notification is lost (the listener also flushes every card after it reconnects).
 
-- a reading is stored (IVR, agent, file import) -> the account of the meter;
-- an appeal is created or changes status, an interaction is written -> its account;
-- a billing import stored balances, charges or payments -> ``invalidate_many`` of the accounts it
-  touched (or ``invalidate_all`` after a full import);
-- an outage starts or is restored -> ``invalidate_all`` (an outage touches whole streets).
-
-The TTL bounds how stale a card can get if an invalidation is missed.
+The cache is an optimisation: when Redis is down, cards come from PostgreSQL.
 """
 from __future__ import annotations
 
@@ -22,6 +20,7 @@ import datetime as dt
 import logging
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from pydantic import ValidationError
 
 from state.keys import Keys
@@ -31,6 +30,10 @@ from state.repositories.base import Queryable
 from state.settings import RedisSettings
 
 log = logging.getLogger(__name__)
+
+CHANGES_CHANNEL = "ccs_card_changed"
+FLUSH_ALL = "*"
+_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 APPEALS_ON_CARD = 10
 INTERACTIONS_ON_CARD = 10
@@ -185,6 +188,7 @@ class CardCache:
         self._redis = redis
         self._keys = keys or Keys()
         self._ttl = ttl
+        self._down = False
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: RedisSettings) -> CardCache:
@@ -245,13 +249,32 @@ class CardCache:
             log.warning("dropping an unreadable cached card")
             return None
 
+    async def _cached(self, numbers: list[str]) -> dict[str, ConsumerCard]:
+        try:
+            found = await self.get_many(numbers)
+        except _REDIS_DOWN:
+            if not self._down:  # once per outage, not once per request
+                log.warning("card cache unavailable: reading cards from PostgreSQL")
+            self._down = True
+            return {}
+        if self._down:
+            log.info("card cache available again")
+            self._down = False
+        return found
+
+    async def _keep(self, cards: list[ConsumerCard]) -> None:
+        try:
+            await self.put_many(cards)
+        except _REDIS_DOWN:
+            pass  # already said by _cached; the card is served all the same
+
     async def card_by_account(self, conn: Queryable, number: str) -> ConsumerCard | None:
         """Cache first, then PostgreSQL (the result is cached)."""
-        if (card := await self.get(number)) is not None:
+        if (card := (await self._cached([number])).get(number)) is not None:
             return card
         card = await card_by_account(conn, number)
         if card is not None:
-            await self.put(card)
+            await self._keep([card])
         return card
 
     async def cards_by_phone(
@@ -260,13 +283,21 @@ class CardCache:
         """Accounts of the phone from PostgreSQL (a small index lookup), cards from the cache,
         the missing ones built in one statement."""
         numbers = await account_numbers_by_phone(conn, e164, limit)
-        cached = await self.get_many(numbers)
+        cached = await self._cached(numbers)
         missing = [n for n in numbers if n not in cached]
         if missing:
             built = await cards_by_accounts(conn, missing)
-            await self.put_many(built)
+            await self._keep(built)
             cached.update((c.account.number, c) for c in built)
         return [cached[n] for n in numbers if n in cached]
+
+    async def apply_change(self, payload: str) -> int:
+        """Drop the cards a ``ccs_card_changed`` notification names (``*``: every card)."""
+        if payload == FLUSH_ALL:
+            return await self.invalidate_all()
+        numbers = [n for n in payload.split(",") if n]
+        await self.invalidate_many(numbers)
+        return len(numbers)
 
 
 async def account_numbers_by_phone(conn: Queryable, e164: str, limit: int = 10) -> list[str]:

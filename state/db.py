@@ -47,18 +47,62 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class BoundedPool(asyncpg.Pool):
+    """An asyncpg pool whose every acquire (``pool.fetch`` too) waits at most ``acquire_timeout``
+    seconds for a free connection, then raises ``TimeoutError``: a burst waits its turn, but a
+    pool held by a stuck database does not hold its callers forever."""
+
+    def __init__(self, *args, acquire_timeout: float | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None):
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 2, max_size: int = 20, command_timeout: float = 10.0
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 20,
+    command_timeout: float = 10.0,
+    acquire_timeout: float | None = None,
 ) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+    pool = BoundedPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50000,
+        max_inactive_connection_lifetime=300.0,
         command_timeout=command_timeout,
         init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        acquire_timeout=acquire_timeout,
     )
-    assert pool is not None
+    await pool
     return pool
+
+
+# What a lost or refused PostgreSQL looks like to asyncpg: connection failures (class 08), an
+# administrator or crash shutdown, a server still starting, no free server slot, a closed
+# connection, and OSError/TimeoutError from connecting or from waiting for a pooled connection.
+_OUTAGE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    OSError,
+)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when ``exc`` says PostgreSQL cannot be reached now, not that a statement is wrong."""
+    if isinstance(exc, _OUTAGE):
+        return True
+    # asyncpg reports a connection closed under a waiting call as a bare InterfaceError.
+    return isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
 
 
 def database_name(dsn: str) -> str:

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class DomainEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: str
-    ts: float = Field(description="PBX Timestamp (epoch s) when present, else the injected clock.")
+    ts: float = Field(description="Wall-clock epoch seconds: the PBX Timestamp when present, "
+                      "else this server's clock at reception (never a monotonic clock).")
 
 
 class CallStarted(DomainEvent):

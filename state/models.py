@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from state.money import Money
+
 OPEN_APPEAL_STATUSES = ("new", "in_progress")
 
 
@@ -71,16 +73,16 @@ class Balance(_Model):
 
     service: str
     period: dt.date
-    balance: Decimal
-    debt: Decimal
-    penalty: Decimal
+    balance: Money
+    debt: Money
+    penalty: Money
     months_overdue: int = Field(ge=0)
 
 
 class Charge(_Model):
     service: str
     period: dt.date
-    amount: Decimal
+    amount: Money
     volume: Decimal | None = None
 
 
@@ -88,7 +90,7 @@ class Payment(_Model):
     id: int
     service: str | None = None
     paid_on: dt.date
-    amount: Decimal
+    amount: Money
     channel: str = "bank"
 
 
@@ -288,12 +290,12 @@ class ConsumerCard(_Model):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def total_debt(self) -> Decimal:
+    def total_debt(self) -> Money:
         return sum((b.debt for b in self.balances), Decimal("0.00"))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def total_penalty(self) -> Decimal:
+    def total_penalty(self) -> Money:
         return sum((b.penalty for b in self.balances), Decimal("0.00"))
 
     @computed_field  # type: ignore[prop-decorator]

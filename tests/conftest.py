@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from blockbuster import blockbuster_ctx
 
 from ccs.localenv import LocalPostgres, LocalRedis
+from ccs.service_guard import ServiceGuard
 from state.db import create_pool, migrate_sync
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,24 +76,34 @@ def no_blocking_calls(request: pytest.FixtureRequest) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def services_dir() -> Iterator[Path]:
+def service_guard() -> Iterator[ServiceGuard]:
+    """Stops the suite's servers and removes their folder even when pytest is killed (-9)."""
+    with ServiceGuard() as guard:
+        yield guard
+
+
+@pytest.fixture(scope="session")
+def services_dir(service_guard: ServiceGuard) -> Iterator[Path]:
     path = ROOT / ".data" / f"test-{os.getpid()}"
+    service_guard.remove_on_exit(path)
     path.mkdir(parents=True, exist_ok=True)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def pg_server(services_dir: Path) -> Iterator[LocalPostgres]:
+def pg_server(services_dir: Path, service_guard: ServiceGuard) -> Iterator[LocalPostgres]:
     server = LocalPostgres(services_dir / "pg", database="ccs_test", fast_unsafe=True)
+    service_guard.watch(server)
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def redis_server(services_dir: Path) -> Iterator[LocalRedis]:
+def redis_server(services_dir: Path, service_guard: ServiceGuard) -> Iterator[LocalRedis]:
     server = LocalRedis(services_dir / "redis")
+    service_guard.watch(server)
     server.start()
     yield server
     server.stop()

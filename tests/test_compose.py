@@ -8,6 +8,8 @@ import compose
 import pytest
 import yaml
 
+from ivr.sounds.build import DEFAULT_TARGET
+from ivr.sounds.manifest import manifest
 from tests.conftest import ROOT
 
 COMPOSE_BIN = Path(compose.__file__).with_name("docker-compose")
@@ -58,4 +60,20 @@ def test_when_compose_mounts_dialplans_then_the_files_exist():
     config = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     for volume in config["services"]["asterisk"]["volumes"]:
         source = volume.split(":")[0]
+        if source.startswith(f"./{DEFAULT_TARGET}/"):
+            continue  # made by the set-up, not kept in the repository (see the next test)
         assert (ROOT / source).exists(), source
+
+
+def test_when_compose_mounts_sounds_then_asterisk_finds_every_recording_of_the_manifest():
+    config = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounts = dict(v.rsplit(":", 1)[0].split(":") for v in config["services"]["asterisk"]["volumes"])
+    asterisk_sounds = "/var/lib/asterisk/sounds"
+    for name in manifest():
+        top = name.split("/")[0]
+        source = mounts.get(f"./{DEFAULT_TARGET}/{top}")
+        if source is None:  # mounted file by file
+            source = mounts[f"./{DEFAULT_TARGET}/{name}.wav"]
+            assert source == f"{asterisk_sounds}/{name}.wav"
+        else:
+            assert source == f"{asterisk_sounds}/{top}"

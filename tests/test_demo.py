@@ -73,11 +73,13 @@ def _stop(proc: subprocess.Popen) -> None:
 def test_when_demo_runs_twice_then_it_serves_each_time_and_keeps_its_data(services_dir):
     data_dir = services_dir / "demo"
     port = _free_port()
+    first_token = None
     for run in range(2):
         proc = _start(data_dir, port)
         try:
             health = _wait_healthy(proc, port)
             assert health["components"]["ami"]["logged_in"] is True
+            assert health["components"]["ami"]["state"] == "simulator connected"
             status, body = _get(f"http://127.0.0.1:{port}/api/login",
                                 {"login": "agent1001", "password": "demo-password-1"})
             assert status == 200, body
@@ -88,6 +90,16 @@ def test_when_demo_runs_twice_then_it_serves_each_time_and_keeps_its_data(servic
             with urllib.request.urlopen(request, timeout=5) as response:
                 cards = json.loads(response.read())
             assert cards, "the demo's known caller +79120000001 must have a card"
+            if first_token is None:
+                first_token = token
+            else:
+                # The signing key is kept in the data folder: a restart logs nobody out.
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/cards/phone/+79120000001",
+                    headers={"Authorization": f"Bearer {first_token}"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    assert response.status == 200
+                assert (data_dir / "demo-secret-key").stat().st_mode & 0o777 == 0o600
         finally:
             _stop(proc)
         assert proc.returncode == 0, proc.stdout.read()

@@ -13,7 +13,8 @@ def _m(ext: str, name: str, answer_after: float | None = 2.0, talk: float | None
 
 
 def recorded_config() -> PbxConfig:
-    """queues.conf and agent behaviours of shared/ami-captures/asterisk-22-recorded."""
+    """queues.conf and agent behaviours of tests/data/ami/asterisk-22-recorded (strategies as
+    dialplans/queues.conf sets them: tests/test_dialplans.py checks both)."""
     return PbxConfig(queues=[
         QueueConfig(name="support", members=[_m("1001", "Anna Ivanova", 2), _m("1002", "Boris Orlov", None)]),
         QueueConfig(name="billing", members=[_m("1003", "Vera Sokolova", 2, 3.4),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -23,6 +24,21 @@ _LIST_AND_MEMBER_ACTIONS: dict[str, Callable[[Pbx, Action, Callable[[bytes], Non
     "coreshowchannels": Pbx.core_show_channels, "status": Pbx.status,
     "hangup": hangup_action, "redirect": redirect_action,
 }
+
+
+# Actions of modules Asterisk loads late in its boot (app_queue): until FullyBooted they answer
+# "Invalid/unknown command" (recording 08_ami_login_during_boot); Login, Ping and the core
+# actions work from the moment the AMI port opens.
+BOOT_LATE_ACTIONS = frozenset({
+    "queueadd", "queueremove", "queuepause", "queuepenalty", "queuestatus", "queuesummary",
+})
+# Seconds from the AMI port opening to FullyBooted in recording 08 (580 ms -> 882 ms).
+RECORDED_BOOT_TIME = 0.3
+
+
+def _unknown_command(aid: str | None, action: dict) -> bytes:
+    return wire.response(aid, f"Invalid/unknown command: {wire.first(action, 'Action')}. "
+                         "Use Action: ListCommands to show available commands.", "Error")
 
 
 class Session(asyncio.Protocol):
@@ -89,6 +105,10 @@ class Session(asyncio.Protocol):
             self.write(wire.response(aid, "Permission denied", "Error"))
             return
         self.sim.actions_seen[name] = self.sim.actions_seen.get(name, 0) + 1
+        if self.sim.booting and name in BOOT_LATE_ACTIONS:
+            self.sim.refused_while_booting += 1
+            self.write(_unknown_command(aid, action))
+            return
         if name in self.sim.cut_on:  # fault control: the link dies before the answer is sent
             if name == "originate":
                 self.sim.pbx.originates.append(action)
@@ -109,8 +129,7 @@ class Session(asyncio.Protocol):
         elif name in _LIST_AND_MEMBER_ACTIONS:
             _LIST_AND_MEMBER_ACTIONS[name](self.sim.pbx, action, self.write)
         else:
-            self.write(wire.response(aid, f"Invalid/unknown command: {wire.first(action, 'Action')}. "
-                                     "Use Action: ListCommands to show available commands.", "Error"))
+            self.write(_unknown_command(aid, action))
 
     def _login(self, action: Action, aid: str | None) -> None:
         if (wire.first(action, "Username") != self.sim.username
@@ -125,11 +144,10 @@ class Session(asyncio.Protocol):
         self._set_events(wire.first(action, "Events", "on"))
         self.write(wire.response(aid, "Authentication accepted"))
         pbx = self.sim.pbx
-        if self.sim.booting:
-            self.sim.boot_later()
-        else:
+        # A Login during the boot gets no FullyBooted of its own, only the broadcast at the end.
+        if not self.sim.booting:
             self.write(wire.event("FullyBooted", "system,all", None, [
-                ("Uptime", str(int(pbx.clock.now() - pbx.started))), ("LastReload", "0"),
+                ("Uptime", self.sim.uptime()), ("LastReload", self.sim.uptime()),
                 ("Status", "Fully Booted")]))
         if self.events is not False:
             pbx.listeners.add(self)
@@ -147,10 +165,13 @@ class Simulator:
         self.secret = secret
         self.clock = Clock(time_scale)
         self.pbx = Pbx(config, self.clock)
+        self.process_started = time.time()
         self.sessions: set[Session] = set()
         self.tasks: set[asyncio.Task] = set()
         self.frozen = False
         self.booting = False
+        self.booted_at: float | None = None  # time.monotonic() of the last FullyBooted broadcast
+        self.refused_while_booting = 0
         self.restarts = 0
         self.logins = 0
         self.failed_logins = 0
@@ -158,10 +179,16 @@ class Simulator:
         self.cut_on: set[str] = set()  # lower-case action names that make the link drop unanswered
         self._server: asyncio.Server | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, boot_time: float | None = None) -> None:
+        """Listen. With ``boot_time`` (wall seconds) the PBX first boots as recording 08 shows:
+        logins are accepted at once, app_queue's actions are unknown, and FullyBooted is
+        broadcast when the boot ends."""
         loop = asyncio.get_running_loop()
+        self.booting = boot_time is not None
         self._server = await loop.create_server(lambda: Session(self), self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if boot_time is not None:
+            self.spawn(self._boot(boot_time))
 
     async def stop(self) -> None:
         await self._close_listener()
@@ -190,32 +217,41 @@ class Simulator:
             if session.logged_in:
                 session.write(data)
 
-    async def restart(self, config: PbxConfig | None = None, downtime: float = 0.2) -> None:
-        """`core restart now`: Shutdown event, close, come back with fresh state."""
-        self.pbx.emit("Shutdown", "system,all", [("Shutdown", "Cleanly"), ("Restart", "True")])
-        await asyncio.sleep(0.015 * self.clock.scale)
+    async def restart(self, config: PbxConfig | None = None, downtime: float = 0.2, *,
+                      boot_time: float = RECORDED_BOOT_TIME, shutdown: bool = True) -> None:
+        """`core restart now` (or, with ``shutdown=False``, a crash): Shutdown event, close,
+        ``downtime`` PBX seconds with nothing listening (connects are refused), then a new
+        process with fresh state that boots for ``boot_time`` wall seconds (see `start`)."""
+        if shutdown:
+            self.pbx.emit("Shutdown", "system,all", [("Shutdown", "Cleanly"), ("Restart", "True")])
+            await asyncio.sleep(0.015 * self.clock.scale)
         await self._close_listener()
         for session in list(self.sessions):
             if session.transport is not None:
-                session.transport.close()
+                if shutdown:
+                    session.transport.close()
+                else:
+                    session.transport.abort()
         await self._cancel_tasks()
         self.config = config or self.config
-        self.pbx = Pbx(self.config, self.clock)
         self.restarts += 1
-        self.booting = True
         await self.clock.sleep(downtime)
-        await self.start()
+        self.pbx = Pbx(self.config, self.clock)
+        self.process_started = time.time()
+        await self.start(boot_time=boot_time)
 
-    def boot_later(self) -> None:
-        async def boot() -> None:
-            await self.clock.sleep(0.1)
-            if self.booting:
-                self.booting = False
-                pbx = self.pbx
-                pbx.emit("FullyBooted", "system,all", [
-                    ("Status", "Fully Booted"), ("Uptime", str(int(pbx.clock.now() - pbx.started))),
-                    ("LastReload", "0")])
-        self.spawn(boot())
+    def uptime(self) -> str:
+        """Asterisk's Uptime: whole wall-clock seconds since the process started (not PBX time,
+        which tests run faster)."""
+        return str(int(time.time() - self.process_started))
+
+    async def _boot(self, boot_time: float) -> None:
+        await asyncio.sleep(boot_time)
+        self.booting = False
+        self.booted_at = time.monotonic()
+        # The broadcast's field order differs from the one after a Login (recordings 08, 10).
+        self.pbx.emit("FullyBooted", "system,all", [
+            ("Status", "Fully Booted"), ("Uptime", self.uptime()), ("LastReload", self.uptime())])
 
     async def _close_listener(self) -> None:
         if self._server is not None:

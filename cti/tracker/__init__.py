@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Union
 
+from cti.amitext import ami_float
 from state.events import DomainEvent, MemberState
 
 from . import channels, members, pbx, queues
@@ -65,9 +66,14 @@ _GONE_MEMORY = 4096
 
 class Tracker:
     def __init__(self, publish: Callable[[DomainEvent], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
+        # Event times are wall-clock epoch seconds a report can use: the PBX's Timestamp field
+        # (manager.conf timestampevents = yes), else this clock at reception. Never monotonic.
         self._publish = publish
         self._clock = clock
+        # When the PBX last started (this clock, estimated from FullyBooted's Uptime); None
+        # until the first FullyBooted. A later start means the PBX restarted.
+        self.pbx_started: float | None = None
         self.channels: dict[str, channels.Channel] = {}
         self.call_map: dict[str, Call] = {}
         self.queue_map: dict[str, Queue] = {}
@@ -112,13 +118,14 @@ class Tracker:
         self._publish(event)
 
     def ts(self, m: Message) -> float:
-        raw = m.get("Timestamp")
-        if isinstance(raw, str):
-            try:
-                self._last_ts = float(raw)
-                return self._last_ts
-            except ValueError:
-                pass
+        stamp = ami_float(m.get("Timestamp"), -1.0)
+        if stamp >= 0.0:
+            self._last_ts = stamp
+            return stamp
+        return self._clock()
+
+    def clock(self) -> float:
+        """This server's wall clock (not the PBX's), for what must not depend on PBX time."""
         return self._clock()
 
     def now(self) -> float:

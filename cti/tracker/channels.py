@@ -49,7 +49,9 @@ def touch(t: Tracker, m: Message) -> Channel | None:
         if not isinstance(name, str):
             return None
         linkedid = m.get("Linkedid")
-        ch = open_channel(t, m, uid, name, linkedid if isinstance(linkedid, str) and linkedid else uid)
+        if not isinstance(linkedid, str) or not linkedid:
+            linkedid = uid
+        ch = open_channel(t, m, uid, name, linkedid, wait_for_number=m.get("Event") == "Newchannel")
     vars_raw = m.get("ChanVariable")
     if vars_raw is not None:
         read_vars(vars_raw, ch.vars)
@@ -59,24 +61,42 @@ def touch(t: Tracker, m: Message) -> Channel | None:
         cname = m.get("CallerIDName")
         if isinstance(cname, str) and cname != _UNKNOWN:
             ch.cname = cname
+    call = t.call_map.get(ch.linkedid)
+    if call is not None and not call.announced and (ch.number or m.get("Event") != "Newchannel"):
+        announce(t, call, ch.number, ch.cname)
     return ch
 
 
-def open_channel(t: Tracker, m: Message, uid: str, name: str, linkedid: str) -> Channel:
+def open_channel(t: Tracker, m: Message, uid: str, name: str, linkedid: str, *,
+                 wait_for_number: bool = False) -> Channel:
+    """A new channel, and its call when it is the first one of its Linkedid.
+
+    A channel that Originate creates (e.g. ``Local/s@ccs-ivr-…;1``) is announced by Newchannel
+    with ``CallerIDNum: <unknown>``; the Originate's caller id follows in NewCallerid
+    (recording agi/asterisk-22-recorded/01). With ``wait_for_number`` CallStarted waits for it,
+    or for any other event of the call (see ``touch``)."""
     ch = Channel(uid, name, linkedid)
     state = m.get("ChannelStateDesc")
     ch.state = state if isinstance(state, str) else ""
     call = t.call_map.get(linkedid)
     if call is None:
         call = t.call_map[linkedid] = Call(linkedid, t.ts(m))
-        t.emit(CallStarted(
-            ts=call.started, linkedid=linkedid, channel=name,
-            caller_number=clean_number(m.get("CallerIDNum")),
-            caller_name=clean_number(m.get("CallerIDName")),
-        ))
+        call.first_channel = name
+        number = clean_number(m.get("CallerIDNum"))
+        if number or not wait_for_number:
+            announce(t, call, number, clean_number(m.get("CallerIDName")))
     call.channels[uid] = ch
     t.channels[uid] = ch
     return ch
+
+
+def announce(t: Tracker, call: Call, number: str, name: str) -> None:
+    """Publish the call's CallStarted (once), keyed by its Linkedid like every call event."""
+    if call.announced:
+        return
+    call.announced = True
+    t.emit(CallStarted(ts=call.started, linkedid=call.linkedid, channel=call.first_channel,
+                       caller_number=number, caller_name=name))
 
 
 def call_vars(call: Call) -> dict[str, str]:
@@ -166,6 +186,7 @@ def on_hangup(t: Tracker, m: Message) -> None:
 
 
 def end_call(t: Tracker, call: Call, ts: float, reason: str = "") -> None:
+    announce(t, call, "", "")  # a call that ended before it had a number still started
     t.call_map.pop(call.linkedid, None)
     for uid in list(call.channels):
         t.channels.pop(uid, None)

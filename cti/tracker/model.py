@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cti.amitext import ami_int
 from state.events import MemberState
 
 DEVICE_STATUS = {
@@ -54,12 +55,14 @@ class Segment:
 class Call:
     __slots__ = (
         "linkedid", "started", "channels", "segments", "reason", "talk_time", "queue",
-        "interface", "abandoned",
+        "interface", "abandoned", "announced", "first_channel",
     )
 
     def __init__(self, linkedid: str, started: float) -> None:
         self.linkedid = linkedid
         self.started = started
+        self.announced = False  # CallStarted published
+        self.first_channel = ""
         self.channels: dict[str, Channel] = {}
         self.segments: dict[tuple[str, str], Segment] = {}
         self.reason = ""
@@ -161,8 +164,5 @@ class QueueView:
 
 
 def to_int(value: object, default: int = 0) -> int:
-    """An AMI field as an int; fields are text and may be missing or garbled."""
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
+    """An AMI field as an int; fields are text and may be missing, garbled or absurdly long."""
+    return ami_int(value, default)

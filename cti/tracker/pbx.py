@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cti.amitext import ami_float, ami_int
 from state.events import OriginateResult, PbxBooted, PbxRestarting, UserEventReceived
 
 if TYPE_CHECKING:
@@ -13,14 +14,15 @@ if TYPE_CHECKING:
 ORIGINATE_OUTCOMES = {4: "answered", 5: "busy", 8: "congestion", 3: "no_answer", 1: "failed",
                       0: "failed"}
 
+# Seconds a start estimate may move between two FullyBooted of one PBX run (Uptime is truncated
+# to whole seconds, plus the time the event took to arrive).
+RESTART_TOLERANCE = 2.0
+
 _USER_EVENT_SKIP = frozenset({"Event", "Privilege", "Timestamp", "UserEvent", "ChanVariable"})
 
 
 def on_originate_response(t: Tracker, m: Message) -> None:
-    try:
-        code = int(m.get("Reason", "0"))  # type: ignore[arg-type]
-    except ValueError:
-        code = 0
+    code = ami_int(m.get("Reason"))
     uid = m.get("Uniqueid")
     t.emit(OriginateResult(
         ts=t.ts(m), action_id=str(m.get("ActionID") or ""),
@@ -39,11 +41,16 @@ def on_user_event(t: Tracker, m: Message) -> None:
 def on_fully_booted(t: Tracker, m: Message) -> None:
     # Not a reason to forget anything: cacofonisk drops its calls here and loses live calls.
     # The connection layer answers a boot with a resync, which replaces the model.
-    try:
-        uptime = float(m.get("Uptime", "0"))  # type: ignore[arg-type]
-    except ValueError:
-        uptime = 0.0
-    t.emit(PbxBooted(ts=t.ts(m), uptime=uptime))
+    # Asterisk sends FullyBooted after every Login too (recordings 08b/08c), so only a start
+    # later than the last one seen is a restart. The start is estimated on this server's clock
+    # (Uptime is whole seconds, and a PBX Timestamp may come from a clock set differently).
+    uptime = max(0.0, ami_float(m.get("Uptime")))
+    started = t.clock() - uptime
+    previous = t.pbx_started
+    if previous is None or started > previous:
+        t.pbx_started = started
+    if previous is not None and started - previous > RESTART_TOLERANCE:
+        t.emit(PbxBooted(ts=t.ts(m), uptime=uptime))
 
 
 def on_shutdown(t: Tracker, m: Message) -> None:

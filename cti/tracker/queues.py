@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cti.amitext import ami_float
 from state.events import (
     AgentCompleted, AgentRingNoAnswer, AgentRinging, CallAbandoned, CallAnswered, CallerLeftQueue,
     CallOffered, CallTransferred,
@@ -22,10 +23,7 @@ if TYPE_CHECKING:
 
 
 def _float(value: object, default: float = 0.0) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
+    return ami_float(value, default)
 
 
 def _segment(t: Tracker, m: Message, create: bool = False) -> Segment | None:

@@ -43,6 +43,9 @@ async def run_call(d: Dialog, deps: IvrDeps) -> None:
             )
             if intent == "done":
                 ctx.outcome = "completed"
+                # Tells the dialplan the IVR ended the call on purpose: without it, a session
+                # that ends with no queue chosen is taken for a broken one (operator fallback).
+                await d.agi.set_variable("CCS_IVR_DONE", "1")
                 await d.say(P.GOODBYE)
                 return
             await _FLOWS[intent](d, deps)

@@ -1,10 +1,11 @@
 """What the caller hears, one module per language: texts and the sound files that speak them.
 
 A :class:`Prompt` carries both: ``files`` are played in order by AGI ``STREAM FILE`` (Asterisk
-finds them under its sounds folder; the text is the script the recordings are made from, and
-what ``ivr_context`` records). Numbers and sums are spoken word by word: the speech package
-turns them into grammatical words (``number_to_words``, ``money_to_words``) and each word is one
-recorded file, so a finite set of recordings can say any value.
+finds them under its sounds folder), ``scripts`` is what each of them says (the script its
+recording is made from: ``ivr.sounds`` builds the set from them), and ``text`` is the whole
+sentence, as ``ivr_context`` records it. Numbers and sums are spoken word by word: the speech
+package turns them into grammatical words (``number_to_words``, ``money_to_words``) and each
+word is one recorded file, so a finite set of recordings can say any value.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ _TRANSLIT = str.maketrans({
 class Prompt:
     files: tuple[str, ...]
     text: str
+    scripts: tuple[str, ...] = ()
 
     def __add__(self, other: Prompt) -> Prompt:
         return join(self, other)
@@ -35,7 +37,8 @@ class Prompt:
 
 def join(*parts: Prompt) -> Prompt:
     return Prompt(
-        tuple(f for p in parts for f in p.files), " ".join(p.text for p in parts if p.text)
+        tuple(f for p in parts for f in p.files), " ".join(p.text for p in parts if p.text),
+        tuple(s for p in parts for s in p.scripts),
     )
 
 
@@ -54,10 +57,11 @@ class Voice:
         self.words_folder = f"ccs/{lang}/words"
 
     def prompt(self, name: str, text: str) -> Prompt:
-        return Prompt((f"{self.folder}/{name}",), text)
+        return Prompt((f"{self.folder}/{name}",), text, (text,))
 
     def words(self, text: str) -> Prompt:
-        return Prompt(tuple(word_file(self.words_folder, w) for w in text.split()), text)
+        said = tuple(text.split())
+        return Prompt(tuple(word_file(self.words_folder, w) for w in said), text, said)
 
     def number(self, value: Decimal | int) -> Prompt:
         return self.words(number_to_words(value, self.lang))

@@ -55,6 +55,27 @@ TRANSFER = _p("transfer", "Connecting you to an operator. Please stay on the lin
 GOODBYE = _p("goodbye", "Thank you for calling. Goodbye.")
 ANYTHING_ELSE = _p("anything-else", "What else can I do for you?")
 
+# Played by dialplans/extensions.conf itself (it names the Russian ones), not by the IVR server.
+SELF_SERVICE_DOWN = _p(
+    "self-service-down",
+    "Self-service is not available right now. Connecting you to an operator, please stay on "
+    "the line.",
+)
+QUEUE_GIVE_UP = _p("queue-give-up", "Sorry, all our operators are busy. Please call again later.")
+SURVEY_THANKS = _p("survey-thanks", "Thank you for using our service.")
+ROBOT_MESSAGE = _p(
+    "robot-message",
+    "Hello! This is your utility company calling. There is a debt on your account. "
+    "Please pay it.",
+)
+ROBOT_KEYS = _p(
+    "robot-keys",
+    "If you got this message, press 1. To speak to an operator, press 0. "
+    "To get no more such calls, press 9.",
+)
+ROBOT_THANKS = _p("robot-thanks", "Thank you! Goodbye.")
+ROBOT_OPTOUT = _p("robot-optout", "We will not call you with such messages again. Goodbye.")
+
 SERVICES = {
     "electricity": "electricity",
     "heating": "heating",
@@ -75,6 +96,10 @@ REJECTED = {
     "period_closed": _p("rejected-closed", "The billing period is closed."),
     "unknown_zone": _p("rejected-zone", "This meter has no such tariff zone."),
     "meter_removed": _p("rejected-removed", "This meter has been removed."),
+    "not_a_number": _p("rejected-not-number", "A reading must be a number."),
+    "conflicts_later": _p(
+        "rejected-later", "The reading does not fit a later accepted reading."
+    ),
 }
 REJECTED_TAIL = _p(
     "rejected-tail", "The reading was not accepted and has been passed on for review."
@@ -111,11 +136,17 @@ def balance_line(service: str, debt: Decimal, balance: Decimal) -> Prompt:
         return join(name, _p("debt", "debt"), money(debt))
     if balance > 0:
         return join(name, _p("overpaid", "overpaid"), money(balance))
+    if balance < 0:  # owed now, not yet overdue: an amount to pay, not "no debt"
+        return join(name, _p("amount-due", "amount due"), money(-balance))
     return join(name, NO_DEBT)
 
 
 def total_debt(amount: Decimal) -> Prompt:
     return join(_p("total-debt", "Total debt"), money(amount))
+
+
+def total_due(amount: Decimal) -> Prompt:
+    return join(_p("total-due", "Total amount due"), money(amount))
 
 
 def clock_time(moment: dt.datetime) -> Prompt:

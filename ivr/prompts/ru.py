@@ -55,6 +55,31 @@ TRANSFER = _p("transfer", "Соединяю с оператором. Пожал�
 GOODBYE = _p("goodbye", "Спасибо за звонок. До свидания.")
 ANYTHING_ELSE = _p("anything-else", "Чем ещё я могу помочь?")
 
+# Played by dialplans/extensions.conf itself (it names them as ccs/ru/...), not by the IVR server.
+SELF_SERVICE_DOWN = _p(
+    "self-service-down",
+    "Автоматическое обслуживание сейчас недоступно. Соединяю с оператором, "
+    "пожалуйста, оставайтесь на линии.",
+)
+QUEUE_GIVE_UP = _p(
+    "queue-give-up", "К сожалению, все операторы заняты. Пожалуйста, перезвоните позже."
+)
+SURVEY_THANKS = _p("survey-thanks", "Спасибо, что воспользовались нашей службой.")
+ROBOT_MESSAGE = _p(
+    "robot-message",
+    "Здравствуйте! Вам звонит энергосбытовая компания. По вашему лицевому счёту есть "
+    "задолженность. Пожалуйста, оплатите её.",
+)
+ROBOT_KEYS = _p(
+    "robot-keys",
+    "Если вы получили это сообщение, нажмите 1. Соединение с оператором: нажмите 0. "
+    "Чтобы больше не получать такие звонки, нажмите 9.",
+)
+ROBOT_THANKS = _p("robot-thanks", "Спасибо! До свидания.")
+ROBOT_OPTOUT = _p(
+    "robot-optout", "Мы больше не будем звонить вам с такими сообщениями. До свидания."
+)
+
 SERVICES = {
     "electricity": "электроэнергия",
     "heating": "отопление",
@@ -81,6 +106,10 @@ REJECTED = {
     ),
     "unknown_zone": _p("rejected-zone", "У этого счётчика нет такой тарифной зоны."),
     "meter_removed": _p("rejected-removed", "Этот счётчик снят с учёта."),
+    "not_a_number": _p("rejected-not-number", "Показания должны быть числом."),
+    "conflicts_later": _p(
+        "rejected-later", "Показания не согласуются с более поздними принятыми показаниями."
+    ),
 }
 REJECTED_TAIL = _p("rejected-tail", "Показания не приняты и переданы специалисту на проверку.")
 
@@ -115,11 +144,17 @@ def balance_line(service: str, debt: Decimal, balance: Decimal) -> Prompt:
         return join(name, _p("debt", "задолженность"), money(debt))
     if balance > 0:
         return join(name, _p("overpaid", "переплата"), money(balance))
+    if balance < 0:  # owed now, not yet overdue: an amount to pay, not "no debt"
+        return join(name, _p("amount-due", "к оплате"), money(-balance))
     return join(name, NO_DEBT)
 
 
 def total_debt(amount: Decimal) -> Prompt:
     return join(_p("total-debt", "Общая задолженность"), money(amount))
+
+
+def total_due(amount: Decimal) -> Prompt:
+    return join(_p("total-due", "Всего к оплате"), money(amount))
 
 
 _DAY_UNITS = ("первого", "второго", "третьего", "четвёртого", "пятого", "шестого", "седьмого",

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import asyncpg
 import bcrypt
@@ -33,8 +35,13 @@ def _agent(row: asyncpg.Record) -> Agent:
     return Agent.model_validate(data)
 
 
-async def hash_password(password: str, rounds: int = DEFAULT_BCRYPT_ROUNDS) -> str:
-    """bcrypt hash, computed in an executor: at 12 rounds it costs ~0.2 s of CPU."""
+async def hash_password(
+    password: str, rounds: int = DEFAULT_BCRYPT_ROUNDS, *, executor: Executor | None = None
+) -> str:
+    """bcrypt hash, computed in ``executor`` (default: the loop's): at 12 rounds ~0.2 s of CPU.
+
+    A server passes an executor of its own so that hashing cannot starve other blocking work.
+    """
     secret = password.encode()
     if not secret:
         raise PasswordRequired("the password is empty")
@@ -42,19 +49,21 @@ async def hash_password(password: str, rounds: int = DEFAULT_BCRYPT_ROUNDS) -> s
         raise PasswordTooLong(f"the password is longer than {_BCRYPT_MAX_BYTES} bytes")
     salt = bcrypt.gensalt(rounds)
     loop = asyncio.get_running_loop()
-    hashed = await loop.run_in_executor(None, bcrypt.hashpw, secret, salt)
+    hashed = await loop.run_in_executor(executor, bcrypt.hashpw, secret, salt)
     return hashed.decode()
 
 
-async def verify_password(credentials: AgentCredentials, password: str) -> bool:
+async def verify_password(
+    credentials: AgentCredentials, password: str, *, executor: Executor | None = None
+) -> bool:
     """True when ``password`` matches; never raises on junk input (a wrong password is False)."""
-    secret = password.encode()
-    if not secret or len(secret) > _BCRYPT_MAX_BYTES:
+    secret = password.encode(errors="replace")
+    if not secret or len(secret) > _BCRYPT_MAX_BYTES or b"\0" in secret:
         return False
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(
-            None, bcrypt.checkpw, secret, credentials.password_hash.encode()
+            executor, bcrypt.checkpw, secret, credentials.password_hash.encode()
         )
     except ValueError:  # a malformed stored hash
         return False
@@ -79,6 +88,51 @@ async def get_agent_credentials(conn: Queryable, login: str) -> AgentCredentials
     return AgentCredentials(agent=_agent(row), password_hash=row["password_hash"])
 
 
+@dataclass(frozen=True)
+class Session:
+    """What a request's token is checked against: a token of another version is revoked."""
+
+    active: bool
+    role: str
+    token_version: int
+
+
+async def session_of(conn: Queryable, agent_id: int) -> Session | None:
+    row = await conn.fetchrow(
+        "SELECT active, role, token_version FROM agents WHERE id = $1", agent_id
+    )
+    return None if row is None else Session(row["active"], row["role"], row["token_version"])
+
+
+async def revoke_sessions(conn: Queryable, agent_id: int) -> int | None:
+    """Invalidate every token issued to the agent so far; returns the new version."""
+    return await conn.fetchval(
+        "UPDATE agents SET token_version = token_version + 1 WHERE id = $1 RETURNING token_version",
+        agent_id,
+    )
+
+
+async def set_password_hash(conn: Queryable, agent_id: int, password_hash: str) -> bool:
+    """Store a new password hash (see ``hash_password``) and revoke the agent's tokens."""
+    status = await conn.execute(
+        """UPDATE agents SET password_hash = $2, token_version = token_version + 1
+           WHERE id = $1""",
+        agent_id, password_hash,
+    )
+    return status.endswith(" 1")
+
+
+async def set_agent_active(conn: Queryable, agent_id: int, active: bool) -> bool:
+    """(De)activate an agent; deactivation revokes its tokens. False when no such agent."""
+    status = await conn.execute(
+        """UPDATE agents SET active = $2,
+               token_version = token_version + CASE WHEN active AND NOT $2 THEN 1 ELSE 0 END
+           WHERE id = $1""",
+        agent_id, active,
+    )
+    return status.endswith(" 1")
+
+
 async def get_agent_by_login(conn: Queryable, login: str) -> Agent | None:
     row = await conn.fetchrow(f"{_SELECT} WHERE a.login = $1", login)
     return None if row is None else _agent(row)
@@ -92,16 +146,27 @@ async def list_agents(conn: Queryable, *, active_only: bool = True) -> list[Agen
 
 
 async def upsert_agent(
-    conn: Queryable, agent: AgentIn, *, rounds: int = DEFAULT_BCRYPT_ROUNDS
+    conn: Queryable,
+    agent: AgentIn,
+    *,
+    rounds: int = DEFAULT_BCRYPT_ROUNDS,
+    executor: Executor | None = None,
 ) -> Agent:
     """Create the agent or change it (by login). A new agent needs a password; for an existing
-    one ``password=None`` keeps the old hash and ``queues=None`` keeps the memberships."""
-    password_hash = None if agent.password is None else await hash_password(agent.password, rounds)
+    one ``password=None`` keeps the old hash and ``queues=None`` keeps the memberships.
+    A new password or a deactivation revokes the agent's tokens."""
+    password_hash = (
+        None if agent.password is None
+        else await hash_password(agent.password, rounds, executor=executor)
+    )
     try:
         async with transaction(conn) as tx:
             agent_id = await tx.fetchval(
                 """UPDATE agents SET full_name = $2, role = $3, interface = $4, active = $5,
-                                     password_hash = coalesce($6, password_hash)
+                                     password_hash = coalesce($6, password_hash),
+                                     token_version = token_version + CASE
+                                         WHEN $6::text IS NOT NULL OR (active AND NOT $5)
+                                         THEN 1 ELSE 0 END
                    WHERE login = $1 RETURNING id""",
                 agent.login, agent.full_name, agent.role, agent.interface, agent.active,
                 password_hash,

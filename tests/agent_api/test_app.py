@@ -27,10 +27,12 @@ async def test_when_token_is_forged_then_refused(aiohttp_client, app_settings):
     assert response.status == 401
 
 
-async def test_when_token_is_valid_then_metrics_are_served(aiohttp_client, app_settings):
+async def test_when_token_is_valid_then_metrics_are_served(aiohttp_client, app_settings,
+                                                           make_agent):
     app = create_app(app_settings)
     client = await aiohttp_client(app)
-    token = app[TOKENS].issue(Principal(agent_id=1, login="sup", role="supervisor"))
+    agent_id, login = await make_agent("supervisor")
+    token = app[TOKENS].issue(Principal(agent_id=agent_id, login=login, role="supervisor"))
     await client.get("/health")
     response = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert response.status == 200

@@ -48,6 +48,10 @@ async def test_when_everything_starts_then_health_is_ok_and_pbx_events_reach_red
 
     body = await until(healthy, timeout=10)
     assert set(body["components"]) >= {"postgres", "redis", "events", "ami", "speech", "ivr"}
+    assert body["components"]["ami"]["state"] == "Asterisk connected"
+    # A Korean model under Russian prompts: the IVR takes keys only, and /health says so.
+    assert body["components"]["speech"]["state"].startswith("keys only")
+    assert body["status"] == "degraded"
 
     listener = aioredis.from_url(redis_server.url, decode_responses=True)
     pubsub = listener.pubsub()

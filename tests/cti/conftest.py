@@ -20,7 +20,7 @@ def ami_settings(port: int, **overrides: object) -> AmiSettings:
     values: dict[str, object] = dict(
         host="127.0.0.1", port=port, username="ccs", secret=SecretStr(SECRET),
         ping_interval=0.2, ping_timeout=0.3, action_timeout=2.0, originate_timeout=5.0,
-        reconnect_min=0.02, reconnect_max=0.2)
+        reconnect_min=0.02, reconnect_max=0.2, reconnect_interval=0.05)
     values.update(overrides)
     return AmiSettings(**values)  # type: ignore[arg-type]
 

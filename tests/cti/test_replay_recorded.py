@@ -9,7 +9,7 @@ from __future__ import annotations
 from cti.snapshot import PbxSnapshot
 from state.events import DomainEvent
 
-from .replay import list_answer, messages, recorded, run
+from .replay import RECORDED, list_answer, messages, recorded, run
 
 
 def key(e: DomainEvent) -> tuple:
@@ -56,7 +56,6 @@ def test_when_caller_hangs_up_after_answer_then_events_tell_the_whole_story():
     tracker, events = run(messages(recorded("01_answered")))
     ivr = {"CCS_ACCOUNT": "100200300401", "CCS_INTENT": "readings"}
     assert keys(events) == [
-        ("pbx_booted",),
         ("call_started", "1795332795.0"),
         ("originate_result", "01_answered-2", "answered"),
         ("call_offered", "support", "+79120000001", ivr),
@@ -82,7 +81,6 @@ def test_when_agent_hangs_up_first_then_call_ends_with_reason_agent():
     tracker, events = run(messages(recorded("02_agent_hangs_up")))
     ivr = {"CCS_ACCOUNT": "100200300402", "CCS_INTENT": "balance"}
     assert keys(events) == [
-        ("pbx_booted",),
         ("call_started", "1795332804.6"),
         ("originate_result", "02_agent_hangs_up-2", "answered"),
         ("call_offered", "billing", "+79120000002", ivr),
@@ -104,7 +102,6 @@ def test_when_nobody_answers_and_caller_gives_up_then_call_is_abandoned():
     tracker, events = run(messages(recorded("03_abandon")))
     ivr = {"CCS_ACCOUNT": "100200300403", "CCS_INTENT": "outage"}
     assert keys(events) == [
-        ("pbx_booted",),
         ("call_started", "1795332814.12"),
         ("originate_result", "03_abandon-2", "answered"),
         ("call_offered", "outages", "+79120000003", ivr),
@@ -127,7 +124,6 @@ def test_when_first_member_does_not_answer_then_it_is_auto_paused_and_next_one_a
     tracker, events = run(messages(recorded("04_ring_no_answer")))
     ivr = {"CCS_ACCOUNT": "100200300404", "CCS_INTENT": "meter-replace"}
     assert keys(events) == [
-        ("pbx_booted",),
         ("call_started", "1795333374.6"),
         ("originate_result", "04_ring_no_answer-2", "answered"),
         ("call_offered", "meters", "+79120000004", ivr),
@@ -151,7 +147,7 @@ def test_when_first_member_does_not_answer_then_it_is_auto_paused_and_next_one_a
 
 def test_when_members_are_managed_then_adds_pauses_penalty_and_removals_follow():
     tracker, events = run(messages(recorded("05_member_management")))
-    assert keys(events)[1:] == [
+    assert keys(events) == [
         ("member_added", "1010", "not_in_use", True, "not-ready"),
         ("member_added", "1011", "not_in_use", False, ""),
         ("member_state_changed", "1010", "not_in_use", False, ""),
@@ -264,7 +260,10 @@ def test_when_pbx_restarts_then_resync_drops_pause_and_dynamic_member():
     assert key(events[-1]) == ("pbx_restarting", True)
     before = {m.interface: m.state.paused for m in tracker.members()}
     assert before == {"Local/1001@agents/n": True, "Local/1099@agents/n": False}
-    tracker, _ = run(msgs[restart + 1:], tracker)
+    assert "pbx_booted" not in [e.kind for e in events]  # the FullyBooted after Login
+    seen = len(events)
+    tracker, _ = run(msgs[restart + 1:], tracker)  # the tracker still publishes into `events`
+    assert [e.uptime for e in events[seen:] if e.kind == "pbx_booted"] == [0.0]  # the boot
     second_status = [m for m in msgs[restart + 1:]
                      if m.get("Event") in ("QueueParams", "QueueMember", "QueueStatusComplete")]
     changes = tracker.resync(PbxSnapshot.from_messages(second_status))
@@ -276,3 +275,17 @@ def test_when_pbx_restarts_then_resync_drops_pause_and_dynamic_member():
     assert tracker.status()["stale"] is False
     assert sorted(m.interface for m in tracker.members()) == [
         "Local/1001@agents/n", "Local/1002@agents/n"]
+
+
+def test_when_the_call_starts_on_an_originated_local_channel_then_it_has_the_caller_number():
+    # agi/asterisk-22-recorded/01: Originate of Local/s@ccs-ivr with CallerID <+79120000009>.
+    # Newchannel of both halves says <unknown>; NewCallerid on ;1 brings the number.
+    path = RECORDED.parents[1] / "agi" / "asterisk-22-recorded"
+    _, events = run(messages(path / "01_keyed_identify_reading_transfer.ami.txt"))
+    (started,) = [e for e in events if e.kind == "call_started"]
+    assert (started.linkedid, started.channel, started.caller_number, started.caller_name) == (
+        "1796285450.24", "Local/s@ccs-ivr-0000000c;1", "+79120000009", "Test caller")
+    # One call, one id: every call event names the Linkedid (the ;1 half's Uniqueid), never
+    # the Uniqueid of the ;2 half the IVR's AGI runs on (1796285450.25).
+    assert {e.linkedid for e in events if hasattr(e, "linkedid")} == {"1796285450.24"}
+    assert [e.kind for e in events if hasattr(e, "linkedid")][0] == "call_started"

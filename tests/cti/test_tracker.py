@@ -5,13 +5,19 @@ Events are taken from the 01_answered recording and reordered or altered, never 
 from __future__ import annotations
 
 import inspect
+import time
 
 from cti.snapshot import PbxSnapshot
 from cti.tracker import HANDLERS, Tracker
 
-from .replay import FakeClock, messages, recorded, run
+from .replay import RECORDED, FakeClock, messages, recorded, run
 
 MSGS = messages(recorded("01_answered"))
+AGI_RECORDED = RECORDED.parents[1] / "agi" / "asterisk-22-recorded"
+
+
+def recorded_event(name: str, event: str) -> dict:
+    return next(m for m in messages(AGI_RECORDED / f"{name}.ami.txt") if m.get("Event") == event)
 
 
 def first(event: str, **match):
@@ -120,5 +126,46 @@ def test_when_no_timestamp_then_injected_clock_is_used():
     clock.t = 42.0
     events = []
     tracker = Tracker(events.append, clock=clock)
-    tracker.apply(first("FullyBooted"))
+    tracker.apply(recorded_event("08b_timestampevents_off", "UserEvent"))
     assert events[0].ts == 42.0
+
+
+def test_when_events_come_with_or_without_timestamp_then_times_are_wall_clock_epoch():
+    # 08c (timestampevents = yes): the UserEvent carries the PBX's Timestamp; 08b (off) has
+    # none, and then the time of arrival on this server's wall clock is used, never monotonic.
+    events = []
+    tracker = Tracker(events.append)
+    before = time.time()
+    tracker.apply(recorded_event("08c_timestampevents_on", "UserEvent"))
+    tracker.apply(recorded_event("08b_timestampevents_off", "UserEvent"))
+    assert events[0].ts == 1796285229.061006
+    assert before <= events[1].ts <= time.time()
+
+
+def test_when_timestamp_is_garbage_then_wall_clock_is_used_instead():
+    on = recorded_event("08c_timestampevents_on", "UserEvent")
+    events = []
+    tracker = Tracker(events.append)
+    for stamp in ("inf", "nan", "1e999", "9" * 400, "-5", "12:00"):
+        tracker.apply({**on, "Timestamp": stamp})
+    assert len(events) == 6 and all(abs(e.ts - time.time()) < 60 for e in events)
+
+
+def test_when_fullybooted_follows_each_login_then_pbx_booted_only_for_a_later_start():
+    echo = recorded_event("08b_timestampevents_off", "FullyBooted")  # after Login, Uptime 7
+    boot = recorded_event("08_ami_login_during_boot", "FullyBooted")  # broadcast, Uptime 0
+    clock = FakeClock()
+    events = []
+    tracker = Tracker(events.append, clock=clock)
+    clock.t = 1000.0
+    tracker.apply(echo)                           # first contact: nothing to compare with
+    clock.t = 1030.0
+    tracker.apply({**echo, "Uptime": "37"})       # a re-login 30 s later: same start
+    clock.t = 1030.9
+    tracker.apply({**echo, "Uptime": "37"})       # whole seconds: the estimate moves a little
+    assert [e.kind for e in events] == []
+    clock.t = 1060.0
+    tracker.apply(boot)                           # started at 1060, not 993: a restart
+    clock.t = 1075.0
+    tracker.apply({**echo, "Uptime": "15"})       # re-login after it
+    assert [(e.kind, e.uptime) for e in events] == [("pbx_booted", 0.0)]

@@ -143,7 +143,7 @@ def ivr_factory(ivr_db, route_errors):
         settings = settings or ivr_test_settings()
         deps = IvrDeps(
             ivr_db, settings,
-            ReadingLimits.from_settings(settings.consumption_factor, settings.default_monthly_caps),
+            ReadingLimits(),
             **({"clock": clock} if clock else {}),
         )
         async with ivr_servers(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import struct
 import uuid
 
@@ -138,6 +139,27 @@ async def test_when_keys_come_during_listening_then_turn_returns_the_digits(vosk
     assert heard.digits == "12"
 
 
+async def test_when_a_late_terminator_comes_first_then_it_is_passed_over_and_keys_still_count(
+    vosk_engine
+):
+    async def turn(late_terminator: bool):
+        async with audio_server() as server:
+            session = server.expect()
+            reader, writer = await connect(server, session.uuid)
+            # The "#" that ended the previous 12-digit entry, then this answer's key.
+            for key in b"#1":
+                writer.write(encode_frame(Kind.DTMF, bytes([key])))
+            await send_pcm(writer, silence(1.2))
+            async with vosk_engine.session(grammar=NumberGrammar("ko")) as recognizer:
+                heard = await listen_turn(session, recognizer, 1, LIMITS,
+                                          late_terminator=late_terminator)
+            writer.close()
+        return heard
+
+    assert (await turn(True)).digits == "1"
+    assert (await turn(False)).digits == ""  # otherwise "#" alone is this answer
+
+
 async def test_when_peer_hangs_up_then_session_ends_and_listening_stops(vosk_engine):
     async with audio_server() as server:
         session = server.expect()
@@ -227,6 +249,38 @@ async def test_when_peer_goes_quiet_then_read_timeout_closes_with_error():
         reader, writer = await connect(server, session.uuid)
         assert await read_frame(reader) == (Kind.ERROR, bytes([ErrorCode.TIMEOUT]))
         assert await session.next_event(2) == Ended("timeout")
+        writer.close()
+
+
+async def test_when_peer_resets_while_server_keeps_alive_then_session_ends_at_once():
+    async with audio_server(read_timeout=3.0) as server:
+        session = server.expect()
+        session.keep_alive()
+        reader, writer = await connect(server, session.uuid)
+        assert await read_frame(reader) == (Kind.SLIN, bytes(FRAME_20MS))  # silence from us
+        await asyncio.sleep(0.1)  # more silence frames arrive, unread
+        # Closing with unread data (or SO_LINGER 0) makes the kernel send a reset, not a FIN.
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.close()
+        assert await session.next_event(1) == Ended("closed")
+
+
+async def test_when_listening_on_a_line_without_media_then_server_sends_silence_to_keep_it():
+    async with audio_server(read_timeout=0.3) as server:
+        session = server.expect()
+        session.keep_alive()
+        reader, writer = await connect(server, session.uuid)
+        # Asterisk ends AudioSocket() after 2 s without a frame either way (recording 05):
+        # here the peer sends nothing and the server keeps sending 20 ms of silence, past its
+        # own read timeout (the listening flow bounds the turn, not the frame reader).
+        frames = [await asyncio.wait_for(read_frame(reader), 1) for _ in range(30)]
+        assert all(f == (Kind.SLIN, bytes(FRAME_20MS)) for f in frames)
+        assert session.ended is None
+        session.close()
+        while (frame := await read_frame(reader)) is not None and frame[0] == Kind.SLIN:
+            pass
+        assert frame == (Kind.HANGUP, b"")
         writer.close()
 
 

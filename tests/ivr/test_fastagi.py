@@ -132,11 +132,14 @@ def test_when_route_is_not_async_then_it_is_refused():
         server.add_route("health", lambda ch: None)
 
 
-async def test_when_asterisk_replies_510_511_520_and_hangup_then_channel_raises_typed_errors():
+@pytest.mark.parametrize("last", [b"HANGUP\n", b"511 Command Not Permitted on a dead channel or "
+                                              b"intercept routine\n"])
+async def test_when_asterisk_replies_510_520_then_typed_errors_and_511_or_hangup_is_a_hangup(last):
     outcomes: list[object] = []
 
     async def route(ch: AgiChannel) -> None:
-        for cmd in ("BOGUS", "ANSWER", "GET DATA", "STREAM FILE x \"\"", "SAY DIGITS 1 \"\""):
+        for cmd in ("BOGUS", "STREAM FILE y \"\"", "GET DATA", "STREAM FILE x \"\"",
+                    "SAY DIGITS 1 \"\"", "NOOP"):
             try:
                 outcomes.append(await ch.command(cmd))
             except AgiCommandError as exc:
@@ -147,12 +150,12 @@ async def test_when_asterisk_replies_510_511_520_and_hangup_then_channel_raises_
 
     replies = [
         b"510 Invalid or unknown command\n",
-        b"511 Command Not Permitted on a dead channel or intercept routine\n",
+        b"200 result=-1 endpos=0\n",  # a missing file: a failed command, the channel is up
         b"520-Invalid command syntax.  Proper usage follows:\n"
         b" Usage: GET DATA <file to be streamed> [timeout] [maxdigits]\n"
         b"520 End of proper usage.\n",
         b"100 result=0 Trying...\n200 result=0 endpos=8000\n",
-        b"HANGUP\n",
+        last,
     ]
     async with agi_server(route) as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
@@ -163,29 +166,33 @@ async def test_when_asterisk_replies_510_511_520_and_hangup_then_channel_raises_
             await writer.drain()
         await until(lambda: len(outcomes) == 5)
         writer.close()
-    assert outcomes[:3] == [510, 511, 520]
+    assert outcomes[0] == 510
+    assert outcomes[1].failed and not outcomes[1].hangup
+    assert outcomes[2] == 520
     assert outcomes[3].code == 200 and outcomes[3].extra == {"endpos": "8000"}
-    assert outcomes[4] == "hangup"
+    assert outcomes[4:] == ["hangup"]  # and nothing is sent on a channel known to be gone
 
 
 @pytest.mark.parametrize(
-    ("line", "code", "result", "data", "hangup"),
+    ("line", "code", "result", "data", "hangup", "failed"),
     [
-        ("200 result=0", 200, "0", "", False),
-        ("200 result=49 endpos=1200", 200, "49", "", False),
-        ("200 result= (timeout)", 200, "", "timeout", False),
-        ("200 result=1 (Иванов)", 200, "1", "Иванов", False),
-        ("200 result=-1", 200, "-1", "", True),
-        ("200 result=0 (hangup)", 200, "0", "hangup", True),
-        ("HANGUP", 0, "", "", True),
-        ("510 Invalid or unknown command", 510, "", "", False),
-        ("garbage", 0, "", "", False),
+        ("200 result=0", 200, "0", "", False, False),
+        ("200 result=49 endpos=1200", 200, "49", "", False, False),
+        ("200 result= (timeout)", 200, "", "timeout", False, False),
+        ("200 result=1 (Иванов)", 200, "1", "Иванов", False, False),
+        # A missing prompt or a failed AudioSocket on a live channel (recordings 02, 05).
+        ("200 result=-1", 200, "-1", "", False, True),
+        ("200 result=-1 endpos=0", 200, "-1", "", False, True),
+        ("200 result=0 (hangup)", 200, "0", "hangup", True, False),
+        ("HANGUP", 0, "", "", True, False),
+        ("510 Invalid or unknown command", 510, "", "", False, False),
+        ("garbage", 0, "", "", False, False),
     ],
 )
-def test_when_parsing_reply_lines_then_fields_match(line, code, result, data, hangup):
+def test_when_parsing_reply_lines_then_fields_match(line, code, result, data, hangup, failed):
     parsed = parse_result_line(line)
-    assert (parsed.code, parsed.result, parsed.data, parsed.hangup) == (
-        code, result, data, hangup,
+    assert (parsed.code, parsed.result, parsed.data, parsed.hangup, parsed.failed) == (
+        code, result, data, hangup, failed,
     )
 
 

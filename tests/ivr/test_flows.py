@@ -420,3 +420,53 @@ async def test_when_agi_token_is_set_then_only_peers_with_it_reach_the_ivr(ivr_d
         "SELECT count(*) FROM interactions WHERE call_id = ANY($1)",
         [stranger.uniqueid, wrong.uniqueid]) == 0
     await wait_interaction(ivr_db, asterisk.uniqueid)
+
+
+async def test_when_caller_speaks_a_reading_of_a_hundred_billion_then_it_is_stored_rejected(
+    ivr_db, ivr_factory
+):
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    meter = await add_meter(ivr_db, acc.account_id, digits=6)
+    engine = ScriptedSpeechEngine(
+        [said("да"), said("показания"), said("сто миллиардов"), said("да"), said("нет")]
+    )
+    async with ivr_factory(engine) as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["voice"] * 5)
+        await call.run()
+    rows = await readings_of(ivr_db, meter)
+    assert [(r["value"], r["status"], r["reject_reason"]) for r in rows] == [
+        (Decimal(10**11), "rejected", "too_many_digits")
+    ]
+    assert "ccs/ru/rejected-digits" in call.played
+    interaction = await wait_interaction(ivr_db, call.uniqueid)
+    assert interaction["ivr_context"]["ivr"]["readings_rejected"] == 1
+
+
+async def test_when_balance_is_negative_without_overdue_debt_then_the_amount_due_is_said(
+    ivr_db, ivr_factory
+):
+    # The billing format's sign: a negative balance is what the consumer owes now (charged,
+    # not yet overdue); a positive one is an overpayment.
+    phone = unique_phone()
+    acc = await seed_account(ivr_db, phone=phone)
+    await ivr_db.execute(
+        """INSERT INTO balances (account_id, service, period, balance, debt, penalty)
+           VALUES ($1, 'electricity', $2, -520.40, 0, 0), ($1, 'hot_water', $2, 150, 0, 0)""",
+        acc.account_id, this_period(),
+    )
+    async with ivr_factory() as (agi, _audio, _app):
+        call = FakeAsteriskCall(agi.port, caller=phone, script=["keys:1", "keys:2", "keys:9"])
+        await call.run()
+    from speech import money_to_words
+
+    def money_files(amount: str) -> list[str]:
+        return [word_file(ru.WORDS, w) for w in money_to_words(Decimal(amount), "ru").split()]
+
+    due = call.played.index("ccs/ru/amount-due") + 1
+    assert call.played[due : due + len(money_files("520.40"))] == money_files("520.40")
+    overpaid = call.played.index("ccs/ru/overpaid") + 1
+    assert call.played[overpaid : overpaid + len(money_files("150"))] == money_files("150")
+    assert "ccs/ru/no-debt" not in call.played
+    total = call.played.index("ccs/ru/total-due") + 1
+    assert call.played[total : total + len(money_files("520.40"))] == money_files("520.40")

@@ -164,13 +164,16 @@ async def test_when_rejected_then_row_is_stored_with_reason(ivr_db):
                          "value": Decimal("12345")}
 
 
-async def test_when_value_cannot_be_stored_then_value_error_and_nothing_written(ivr_db):
+async def test_when_value_is_far_beyond_any_drum_then_it_is_stored_rejected_as_given(ivr_db):
+    # It used to raise ValueError and store nothing (issue 7): a caller's value is never lost.
     acc = await seed_account(ivr_db)
     m = await add_meter(ivr_db, acc.account_id)
-    with pytest.raises(ValueError):
-        await submit_reading(ivr_db, meter_id=m, zone="total", period=PERIOD,
-                             value=Decimal("1e20"), source="ivr", limits=LIMITS)
-    assert await ivr_db.fetchval("SELECT count(*) FROM readings WHERE meter_id = $1", m) == 0
+    stored = await submit_reading(ivr_db, meter_id=m, zone="total", period=PERIOD,
+                                  value=Decimal("1e20"), source="ivr", limits=LIMITS)
+    row = await ivr_db.fetchrow("SELECT status, reject_reason, value FROM readings WHERE id = $1",
+                                stored.id)
+    assert dict(row) == {"status": "rejected", "reject_reason": "too_many_digits",
+                         "value": Decimal("1e20")}
 
 
 @pytest.mark.parametrize(

@@ -293,3 +293,32 @@ async def test_when_cache_is_built_from_settings_then_prefix_and_ttl_apply(state
     assert 0 < await redis_client.ttl(f"tenant9:card:{account['number']}") <= 7
     with pytest.raises(ValueError):
         CardCache(redis_client, 0)
+
+
+async def test_when_card_tables_change_then_postgres_notifies_the_accounts(state_pool, rows):
+    import asyncio
+
+    from state.cards import CHANGES_CHANNEL
+
+    account = await rows.account()
+    other = await rows.account()
+    payloads: asyncio.Queue[str] = asyncio.Queue()
+    def heard(*args) -> None:
+        payloads.put_nowait(args[-1])
+
+    async with state_pool.acquire() as conn:
+        await conn.add_listener(CHANGES_CHANNEL, heard)
+        await state_pool.execute(
+            "UPDATE balances SET debt = 1 WHERE account_id = $1", account["id"])  # no rows
+        await state_pool.execute(
+            "INSERT INTO appeals (account_id, type, topic, channel) "
+            "VALUES ($1, 'q', 't', 'phone')", account["id"])
+        await state_pool.execute(
+            "UPDATE accounts SET apartment = '1' WHERE id = ANY($1::bigint[])",
+            [account["id"], other["id"]])
+        await rows.outage(account["city"], account["street"], None)
+        seen = [await asyncio.wait_for(payloads.get(), 5) for _ in range(3)]
+        await conn.remove_listener(CHANGES_CHANNEL, heard)
+    assert seen[0] == account["number"]
+    assert sorted(seen[1].split(",")) == sorted([account["number"], other["number"]])
+    assert seen[2] == "*"

@@ -1,0 +1,71 @@
+"""Run the aiohttp application until SIGINT/SIGTERM, turning start-up faults into one clear line.
+
+Used by `ccs serve` and `ccs demo`. Whatever part started before a fault (pools, the IVR, the
+CTI) is stopped again before the error is raised.
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+
+from ccs.settings import Settings
+
+log = logging.getLogger("ccs")
+
+
+class StartupError(Exception):
+    """A start-up fault, worded for the operator in one line."""
+
+
+def _busy_port_hint(exc: OSError, settings: Settings) -> str:
+    ports = {
+        "CCS_HTTP__PORT": settings.http.port,
+        "CCS_IVR__AGI_PORT": settings.ivr.agi_port,
+        "CCS_IVR__AUDIOSOCKET_PORT": settings.ivr.audiosocket_port,
+    }
+    names = [name for name, port in ports.items() if port and f", {port})" in str(exc)]
+    return f"; set {' or '.join(names)} to a free port" if names else ""
+
+
+def describe(exc: BaseException, settings: Settings) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"a port is taken: {exc}{_busy_port_hint(exc, settings)}"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else 'no details'}"
+
+
+async def serve_until_stopped(
+    settings: Settings, app: web.Application, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Serve ``app`` on the configured address until SIGINT or SIGTERM; raises StartupError."""
+    from agent_api.access_log import RedactedAccessLogger
+
+    runner = web.AppRunner(app, access_log_class=RedactedAccessLogger)
+    try:
+        try:
+            await runner.setup()
+        except Exception as exc:  # noqa: BLE001 (any part that fails to start is a start-up fault)
+            log.debug("start-up failed", exc_info=True)
+            raise StartupError(f"cannot start: {describe(exc, settings)}") from exc
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        site = web.TCPSite(runner, settings.http.host, settings.http.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {settings.http.host}:{settings.http.port} ({exc.strerror}); "
+                "set CCS_HTTP__PORT to a free port"
+            ) from exc
+        if on_ready is not None:
+            on_ready()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
