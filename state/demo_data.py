@@ -1,7 +1,7 @@
 """Demo staff: the queues and agents of the recorded Asterisk set, and a supervisor.
 
 Queues, member interfaces (``Local/1001@agents/n``) and agent names follow
-``shared/ami-captures/asterisk-22-recorded/config/queues.conf`` and its README, so the PBX
+``tests/data/ami/asterisk-22-recorded/config/queues.conf`` and its README, so the PBX
 simulator, the recordings and the demo database agree. Passwords are never built in: the caller
 passes them (the demo command may print the one it chose). Hashes are bcrypt.
 """

@@ -1,6 +1,6 @@
 """AMI wire format as Asterisk 22 writes it: `Key: Value` lines, CRLF, a blank line per message.
 
-Field names and their order follow the recordings in shared/ami-captures/asterisk-22-recorded.
+Field names and their order follow the recordings in tests/data/ami/asterisk-22-recorded.
 """
 from __future__ import annotations
 

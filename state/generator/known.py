@@ -1,6 +1,6 @@
 """A handful of fixed accounts and phones that demos, recordings and tests refer to by number.
 
-They match the callers in ``shared/ami-captures/asterisk-22-recorded/README.md`` (account
+They match the callers in ``tests/data/ami/asterisk-22-recorded/README.md`` (account
 100200300401 with phone +79120000001, ...). ``+79120000013`` is left unknown on purpose: that
 recorded caller has no account. Numbers 1002003004xx and phones +7912xxxxxxx are never produced
 by the random generator, so they cannot collide.
