@@ -21,7 +21,7 @@ import jwt
 from aiohttp import web
 
 from agent_api.errors import Forbidden, Unauthorized
-from agent_api.keys import PG_POOL
+from agent_api.app_keys import PG_POOL
 from state.repositories.agents import session_of
 
 ROLES = ("agent", "supervisor", "admin")

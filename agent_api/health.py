@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from agent_api.auth import public
-from agent_api.keys import HEALTH
+from agent_api.app_keys import HEALTH
 
 StatusProvider = Callable[[], Awaitable[dict]]
 

@@ -16,11 +16,10 @@ from agent_api.errors import (
     Unavailable,
     is_redis_outage,
 )
-from agent_api.keys import CTI, PG_POOL, REDIS, SETTINGS
+from agent_api.app_keys import CTI, LIVE, PG_POOL
 from agent_api.schemas import ReadinessRequest
 from cti.errors import CtiError
 from cti.readiness import QueueSeat, apply_readiness
-from state.keys import Keys
 from state.live import LiveState
 from state.repositories.agents import get_agent, set_agent_active
 
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def _live(request: web.Request) -> LiveState:
-    return LiveState(request.app[REDIS], Keys.from_settings(request.app[SETTINGS].redis))
+    return request.app[LIVE]
 
 
 @allow(*ANY_ROLE)

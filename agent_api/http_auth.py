@@ -7,7 +7,7 @@ from aiohttp import web
 from agent_api.auth import ANY_ROLE, Principal, allow, principal, public
 from agent_api.bodies import read_model
 from agent_api.errors import ApiError, Unauthorized
-from agent_api.keys import LOGIN_LIMITS, PASSWORDS, PG_POOL, TOKENS
+from agent_api.app_keys import LOGIN_LIMITS, PASSWORDS, PG_POOL, TOKENS
 from agent_api.schemas import LoginRequest, LoginResponse, PasswordChange
 from state.models import Agent, AgentCredentials
 from state.repositories.agents import (

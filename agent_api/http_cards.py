@@ -7,7 +7,7 @@ from aiohttp import web
 
 from agent_api.auth import ANY_ROLE, allow
 from agent_api.errors import ApiError, NotFound
-from agent_api.keys import CARDS, PG_POOL
+from agent_api.app_keys import CARDS, PG_POOL
 from state.phones import InvalidPhone, normalize_phone
 
 _ACCOUNT = re.compile(r"^[0-9]{8,12}$")

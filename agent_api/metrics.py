@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from agent_api.auth import STAFF, allow
-from agent_api.keys import METRICS
+from agent_api.app_keys import METRICS
 
 
 class HttpMetrics:

@@ -222,7 +222,7 @@ async def _import(dsn: str, path: Path):
 def serve() -> None:
     """Run the server against the configured PostgreSQL, Redis and Asterisk (embedded
     PostgreSQL/Redis for those unset: stopped again when the server stops)."""
-    from agent_api.app import ConfigurationError, create_app
+    from ccs.app import ConfigurationError, create_app
     from ccs.serving import StartupError, serve_until_stopped
 
     settings = _settings()

@@ -55,7 +55,7 @@ async def load_demo_data(settings: Settings, password: str) -> None:
 
 
 async def _serve(settings: Settings, password: str) -> None:
-    from agent_api.app import create_app
+    from ccs.app import create_app
     from ccs.serving import serve_until_stopped
 
     await load_demo_data(settings, password)

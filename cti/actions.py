@@ -14,6 +14,7 @@ from typing import Any
 
 from cti.connection import AmiConnection
 from cti.errors import error_for
+from cti.originate_outcomes import originate_outcome
 from cti.resync import Fields, collect_list
 
 Action = dict[str, Any]
@@ -103,15 +104,11 @@ def ping() -> Action:
     return {"Action": "Ping"}
 
 
-ORIGINATE_REASONS = {0: "no_such_extension", 1: "no_answer", 3: "no_answer", 4: "answered",
-                     5: "busy", 8: "congestion"}
-
-
 @dataclass(frozen=True)
-class OriginateResult:
+class OriginateReply:
     answered: bool
     reason: int
-    outcome: str  # answered | busy | congestion | no_answer | no_such_extension | failed
+    outcome: str  # cti.originate_outcomes: answered | busy | congestion | no_answer | failed
     channel: str
     uniqueid: str | None
 
@@ -162,7 +159,7 @@ class AmiActions:
                                   self._conn.settings.action_timeout)
 
     async def originate(self, channel: str, *, wait_timeout: float | None = None,
-                        **kwargs: Any) -> OriginateResult:
+                        **kwargs: Any) -> OriginateReply:
         """Queue the call, then wait for its OriginateResponse without blocking other actions."""
         action = originate(channel, **kwargs)
         waiter = self._conn.expect_originate(action["ActionID"])
@@ -176,7 +173,7 @@ class AmiActions:
         reason = int(event.get("Reason", "1") or 1)
         answered = event.get("Response") == "Success"
         uniqueid = event.get("Uniqueid")
-        return OriginateResult(answered, reason, ORIGINATE_REASONS.get(reason, "failed"),
+        return OriginateReply(answered, reason, originate_outcome(reason),
                                str(event.get("Channel", "")),
                                None if uniqueid in (None, "", "<unknown>") else str(uniqueid))
 

@@ -24,7 +24,7 @@ from ivr.fastagi import AgiChannel, FastAgiServer, RouteErrorHook
 from ivr.flows.menu import run_call
 from ivr.listen import ListenLimits
 from ivr.prompts import load
-from ivr.records import record_end, record_start
+from state.repositories.interactions import record_ivr_end, record_ivr_start
 from ivr.settings import IvrSettings
 from speech import NumberGrammar
 from state.phones import try_normalize_phone
@@ -69,7 +69,7 @@ class IvrApplication:
             caller=try_normalize_phone(agi.caller_id),
             started_at=self.deps.clock(),
         )
-        await record_start(self.deps.db, ctx)
+        await record_ivr_start(self.deps.db, ctx.call_id, ctx.caller, ctx.started_at, ctx.to_json())
         lang = agi.headers.get("agi_language", "ru") if s.language == "auto" else s.language
         dialog = Dialog(
             agi, ctx, load(lang if lang in ("ru", "en") else "ru"),
@@ -99,7 +99,9 @@ class IvrApplication:
                 await agi.set_variable("CCS_QUEUE", s.default_queue)
             raise
         finally:
-            end = asyncio.ensure_future(record_end(self.deps.db, ctx, self.deps.clock()))
+            end = asyncio.ensure_future(record_ivr_end(
+                self.deps.db, ctx.call_id, account_id=ctx.account.id if ctx.account else None,
+                queue=ctx.queue, outcome=ctx.outcome, ended_at=self.deps.clock(), ivr=ctx.to_json()))
             try:
                 await asyncio.shield(end)
             except asyncio.CancelledError:

@@ -9,7 +9,7 @@ from typing import Any
 from ivr.agi_protocol import AgiCommandError, AgiHangup
 from ivr.fastagi import AgiChannel
 
-__all__ = ["Account", "CallContext", "call_id_of"]
+__all__ = ["CallerAccount", "CallContext", "call_id_of"]
 
 
 async def call_id_of(agi: AgiChannel) -> str:
@@ -28,7 +28,7 @@ async def call_id_of(agi: AgiChannel) -> str:
 
 
 @dataclass(frozen=True)
-class Account:
+class CallerAccount:
     id: int
     number: str
     timezone: str
@@ -42,7 +42,7 @@ class CallContext:
     call_id: str
     caller: str | None  # E.164, or None when withheld or not a phone number
     started_at: dt.datetime
-    account: Account | None = None
+    account: CallerAccount | None = None
     identified_by: str | None = None  # phone, spoken, keyed
     intent: str = "identify"
     readings_accepted: int = 0

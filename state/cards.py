@@ -5,7 +5,7 @@ subqueries, every one of them an index lookup by account id), returned as text a
 pydantic straight from JSON, so a lookup costs one round trip whatever the card holds.
 
 Cache and invalidation: :class:`CardCache` keeps a card under ``{prefix}:card:{account}``
-(see ``state/keys.py``) for ``RedisSettings.card_cache_ttl`` seconds. Writers do nothing: triggers
+(see ``state/redis_keys.py``) for ``RedisSettings.card_cache_ttl`` seconds. Writers do nothing: triggers
 on every table a card reads (migration ``0002``) notify channel ``ccs_card_changed`` with the
 account numbers whose cards changed, or ``*`` for changes that touch many cards (outages, a
 billing import, which also notifies explicitly because it may run with triggers off), and
@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from pydantic import ValidationError
 
-from state.keys import Keys
+from state.redis_keys import RedisKeys
 from state.models import ConsumerCard
 from state.repositories.accounts import METERS_JSON
 from state.repositories.base import Queryable
@@ -182,17 +182,17 @@ async def cards_by_accounts(
 class CardCache:
     """Cards in Redis by account number, so a repeated pop does not touch PostgreSQL."""
 
-    def __init__(self, redis: aioredis.Redis, ttl: int = 30, *, keys: Keys | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis, ttl: int = 30, *, keys: RedisKeys | None = None) -> None:
         if ttl <= 0:
             raise ValueError("the card cache TTL must be positive")
         self._redis = redis
-        self._keys = keys or Keys()
+        self._keys = keys or RedisKeys()
         self._ttl = ttl
         self._down = False
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: RedisSettings) -> CardCache:
-        return cls(redis, settings.card_cache_ttl, keys=Keys.from_settings(settings))
+        return cls(redis, settings.card_cache_ttl, keys=RedisKeys.from_settings(settings))
 
     async def get(self, number: str) -> ConsumerCard | None:
         raw = await self._redis.get(self._keys.card(number))

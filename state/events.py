@@ -159,7 +159,8 @@ class MemberStateChanged(DomainEvent):
 class OriginateResult(DomainEvent):
     kind: Literal["originate_result"] = "originate_result"
     action_id: str
-    outcome: str = Field(description="answered | busy | congestion | no_answer | failed")
+    outcome: str = Field(description="answered | busy | congestion | no_answer | failed "
+                         "(cti.originate_outcomes, the one table for the project)")
     reason_code: int
     channel: str = ""
     uniqueid: str = ""

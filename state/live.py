@@ -1,6 +1,6 @@
 """Live state in Redis (agent readiness, queue counters, calls) and JSON pub/sub.
 
-Key and channel names come only from :class:`state.keys.Keys`. The client may be built with or
+Key and channel names come only from :class:`state.redis_keys.RedisKeys`. The client may be built with or
 without ``decode_responses``; values are decoded here.
 
 Pub/sub is at-most-once: a message published while a subscriber is disconnected is lost. A
@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from state.keys import Keys
+from state.redis_keys import RedisKeys
 from state.models import AgentReadiness, AgentState
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def _now() -> dt.datetime:
 class LiveState:
     """Agent readiness, queue counters and call hashes, plus publish/subscribe."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, *, call_ttl: int = DEFAULT_CALL_TTL):
+    def __init__(self, redis: aioredis.Redis, keys: RedisKeys, *, call_ttl: int = DEFAULT_CALL_TTL):
         self._redis = redis
         self.keys = keys
         self._call_ttl = call_ttl
@@ -178,9 +178,9 @@ class LiveState:
         on_reconnect: Callable[[], Awaitable[None]] | None = None,
         backoff: tuple[float, float] = (0.1, 5.0),
         idle_ping: float = 5.0,
-    ) -> Subscription:
+    ) -> ChannelSubscription:
         """``async with live.subscribe(ch) as sub: async for msg in sub: ...``"""
-        return Subscription(
+        return ChannelSubscription(
             self._redis, channels, on_reconnect=on_reconnect, backoff=backoff, idle_ping=idle_ping
         )
 
@@ -191,7 +191,7 @@ class Message:
     data: Any
 
 
-class Subscription:
+class ChannelSubscription:
     """JSON messages of some channels; survives Redis restarts.
 
     Entering the context subscribes and waits for the server's confirmation, so anything
@@ -222,7 +222,7 @@ class Subscription:
         self.reconnects = 0  # resubscriptions so far (each one may have missed messages)
         self.failures = 0  # connection errors so far
 
-    async def __aenter__(self) -> Subscription:
+    async def __aenter__(self) -> ChannelSubscription:
         try:
             await self._connect()
         except _REDIS_DOWN as exc:
@@ -236,7 +236,7 @@ class Subscription:
     async def __aexit__(self, *exc_info: object) -> None:
         await self._drop()
 
-    def __aiter__(self) -> Subscription:
+    def __aiter__(self) -> ChannelSubscription:
         return self
 
     async def __anext__(self) -> Message:

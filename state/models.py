@@ -249,7 +249,9 @@ class AgentIn(BaseModel):
     queues: list[QueueMembership] | None = None
 
 
-class Queue(_Model):
+class QueueDefinition(_Model):
+    """A queue as the call center defines it (title, service-level target); its members and
+    calls live on the PBX."""
     name: str
     title: str
     service_level_seconds: int = 20

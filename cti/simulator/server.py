@@ -41,7 +41,7 @@ def _unknown_command(aid: str | None, action: dict) -> bytes:
                          "Use Action: ListCommands to show available commands.", "Error")
 
 
-class Session(asyncio.Protocol):
+class AmiSession(asyncio.Protocol):
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.reader = wire.FrameReader()
@@ -166,7 +166,7 @@ class Simulator:
         self.clock = Clock(time_scale)
         self.pbx = Pbx(config, self.clock)
         self.process_started = time.time()
-        self.sessions: set[Session] = set()
+        self.sessions: set[AmiSession] = set()
         self.tasks: set[asyncio.Task] = set()
         self.frozen = False
         self.booting = False
@@ -185,7 +185,7 @@ class Simulator:
         broadcast when the boot ends."""
         loop = asyncio.get_running_loop()
         self.booting = boot_time is not None
-        self._server = await loop.create_server(lambda: Session(self), self.host, self.port)
+        self._server = await loop.create_server(lambda: AmiSession(self), self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         if boot_time is not None:
             self.spawn(self._boot(boot_time))

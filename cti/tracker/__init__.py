@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Union
 from cti.amitext import ami_float
 from state.events import DomainEvent, MemberState
 
-from . import channels, members, pbx, queues
+from . import channels, members, pbx_events, queues
 from .model import (
-    RELEASED, TALKING, WAITING, Call, CallView, ChannelView, EntryView, Member, MemberView, Queue,
-    QueueView, Segment,
+    RELEASED, TALKING, WAITING, Call, CallView, ChannelView, EntryView, MemberView, QueueView,
+    Segment, TrackedMember, TrackedQueue,
 )
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ HANDLERS: dict[str, Handler] = {
     "QueueMemberPaused": members.on_member_update,  # AMI v1 name
     "QueueMemberPenalty": members.on_member_update,
     "QueueMemberRinginuse": members.on_member_update,
-    "OriginateResponse": pbx.on_originate_response,
-    "UserEvent": pbx.on_user_event,
-    "FullyBooted": pbx.on_fully_booted,
-    "Shutdown": pbx.on_shutdown,
+    "OriginateResponse": pbx_events.on_originate_response,
+    "UserEvent": pbx_events.on_user_event,
+    "FullyBooted": pbx_events.on_fully_booted,
+    "Shutdown": pbx_events.on_shutdown,
 }
 
 _GONE_MEMORY = 4096
@@ -74,9 +74,9 @@ class Tracker:
         # When the PBX last started (this clock, estimated from FullyBooted's Uptime); None
         # until the first FullyBooted. A later start means the PBX restarted.
         self.pbx_started: float | None = None
-        self.channels: dict[str, channels.Channel] = {}
+        self.channels: dict[str, channels.TrackedChannel] = {}
         self.call_map: dict[str, Call] = {}
-        self.queue_map: dict[str, Queue] = {}
+        self.queue_map: dict[str, TrackedQueue] = {}
         self.member_channels: dict[str, Segment] = {}
         self.gone: set[str] = set()
         self._gone_order: deque[str] = deque()
@@ -140,17 +140,17 @@ class Tracker:
         if len(self._gone_order) > _GONE_MEMORY:
             self.gone.discard(self._gone_order.popleft())
 
-    def queue_state(self, name: str) -> Queue:
+    def queue_state(self, name: str) -> TrackedQueue:
         q = self.queue_map.get(name)
         if q is None:
-            q = self.queue_map[name] = Queue(name)
+            q = self.queue_map[name] = TrackedQueue(name)
         return q
 
-    def member(self, queue: str, interface: str, name: str = "") -> Member:
+    def member(self, queue: str, interface: str, name: str = "") -> TrackedMember:
         q = self.queue_state(queue)
         member = q.members.get(interface)
         if member is None:
-            member = q.members[interface] = Member(
+            member = q.members[interface] = TrackedMember(
                 MemberState(queue=queue, interface=interface, name=name))
         return member
 
@@ -230,7 +230,7 @@ class Tracker:
         return tuple(MemberView(m.state, m.ringing_for, m.talking_for)
                      for q in self.queue_map.values() for m in q.members.values())
 
-    def _queue_view(self, q: Queue) -> QueueView:
+    def _queue_view(self, q: TrackedQueue) -> QueueView:
         now = self.now()
         entries = tuple(
             EntryView(q.name, e.uniqueid, e.channel, e.linkedid, e.position, e.number, e.cname,

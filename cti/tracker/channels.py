@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from state.events import CallEnded, CallStarted, CallTransferred
 
-from .model import TALKING, Call, Channel
+from .model import TALKING, Call, TrackedChannel
 
 if TYPE_CHECKING:
     from . import Message, Tracker
@@ -35,7 +35,7 @@ def read_vars(raw: object, into: dict[str, str]) -> None:
                 into.pop(name, None)
 
 
-def touch(t: Tracker, m: Message) -> Channel | None:
+def touch(t: Tracker, m: Message) -> TrackedChannel | None:
     """The channel an event is about, created if this is the first we hear of it (we joined a
     running PBX); ``None`` for events without a channel or for a channel already hung up."""
     uid = m.get("Uniqueid")
@@ -68,14 +68,14 @@ def touch(t: Tracker, m: Message) -> Channel | None:
 
 
 def open_channel(t: Tracker, m: Message, uid: str, name: str, linkedid: str, *,
-                 wait_for_number: bool = False) -> Channel:
+                 wait_for_number: bool = False) -> TrackedChannel:
     """A new channel, and its call when it is the first one of its Linkedid.
 
     A channel that Originate creates (e.g. ``Local/s@ccs-ivr-…;1``) is announced by Newchannel
     with ``CallerIDNum: <unknown>``; the Originate's caller id follows in NewCallerid
     (recording agi/asterisk-22-recorded/01). With ``wait_for_number`` CallStarted waits for it,
     or for any other event of the call (see ``touch``)."""
-    ch = Channel(uid, name, linkedid)
+    ch = TrackedChannel(uid, name, linkedid)
     state = m.get("ChannelStateDesc")
     ch.state = state if isinstance(state, str) else ""
     call = t.call_map.get(linkedid)

@@ -14,7 +14,7 @@ DEVICE_STATUS = {
 WAITING, LEFT, TALKING, RELEASED = "waiting", "left", "talking", "released"
 
 
-class Channel:
+class TrackedChannel:
     __slots__ = ("uniqueid", "name", "linkedid", "state", "number", "cname", "vars", "bridge")
 
     def __init__(self, uniqueid: str, name: str, linkedid: str) -> None:
@@ -63,7 +63,7 @@ class Call:
         self.started = started
         self.announced = False  # CallStarted published
         self.first_channel = ""
-        self.channels: dict[str, Channel] = {}
+        self.channels: dict[str, TrackedChannel] = {}
         self.segments: dict[tuple[str, str], Segment] = {}
         self.reason = ""
         self.talk_time = 0.0
@@ -86,7 +86,7 @@ class Entry:
         self.cname = cname
 
 
-class Member:
+class TrackedMember:
     __slots__ = ("state", "ringing_for", "talking_for")
 
     def __init__(self, state: MemberState) -> None:
@@ -95,13 +95,13 @@ class Member:
         self.talking_for = ""
 
 
-class Queue:
+class TrackedQueue:
     __slots__ = ("name", "entries", "members", "answered", "abandoned")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.entries: dict[str, Entry] = {}
-        self.members: dict[str, Member] = {}
+        self.members: dict[str, TrackedMember] = {}
         self.answered = 0
         self.abandoned = 0
 

@@ -9,7 +9,7 @@ from state.events import (
 
 from .channels import end_call, open_channel
 from .members import state_changed
-from .model import Entry, Member, Segment
+from .model import Entry, Segment, TrackedMember
 
 if TYPE_CHECKING:
     from cti.snapshot import PbxSnapshot
@@ -79,7 +79,7 @@ def _sync_queue(t: Tracker, snap: PbxSnapshot, name: str, now: float) -> None:
     for interface, state in truth.items():
         member = q.members.get(interface)
         if member is None:
-            q.members[interface] = Member(state)
+            q.members[interface] = TrackedMember(state)
             t.emit(MemberAdded(ts=now, member=state))
         else:
             old, member.state = member.state, state

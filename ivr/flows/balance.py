@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from ivr.deps import IvrDeps
 from ivr.dialog import Dialog
-from ivr.directory import balances_of
+from state.repositories.accounts import balances_of
 
 __all__ = ["tell_balance"]
 

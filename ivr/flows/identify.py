@@ -1,7 +1,7 @@
 """Who is calling: caller number → accounts; otherwise the account number said or keyed."""
 from __future__ import annotations
 
-from ivr.call import Account
+from ivr.call import CallerAccount
 from ivr.deps import IvrDeps
 from ivr.dialog import Answer, Dialog, TooManyTries
 from speech import parse_digits
@@ -10,11 +10,11 @@ from state.repositories.accounts import find_accounts_by_phone, get_account
 __all__ = ["identify"]
 
 
-def _account(row) -> Account:
-    return Account(row.id, row.number, row.timezone, row.city, row.street, row.house)
+def _account(row) -> CallerAccount:
+    return CallerAccount(row.id, row.number, row.timezone, row.city, row.street, row.house)
 
 
-async def identify(d: Dialog, deps: IvrDeps) -> Account:
+async def identify(d: Dialog, deps: IvrDeps) -> CallerAccount:
     """Raises WantsOperator or TooManyTries when the caller cannot be identified."""
     P, ctx = d.prompts, d.ctx
     if ctx.caller:
@@ -46,7 +46,7 @@ async def identify(d: Dialog, deps: IvrDeps) -> Account:
     return await _by_number(d, deps)
 
 
-async def _by_number(d: Dialog, deps: IvrDeps) -> Account:
+async def _by_number(d: Dialog, deps: IvrDeps) -> CallerAccount:
     P, ctx = d.prompts, d.ctx
 
     def number(answer: Answer) -> str | None:

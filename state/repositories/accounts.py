@@ -1,6 +1,9 @@
 """Accounts and their meters."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from pydantic import TypeAdapter
 
 from state.models import Account, MeterWithReadings
@@ -72,3 +75,21 @@ async def meters_of_account(conn: Queryable, account_id: int) -> list[MeterWithR
         f"SELECT items::text FROM ({METERS_JSON.format(account_id='$1')}) mt", account_id
     )
     return _METERS.validate_json(text)
+
+
+@dataclass(frozen=True)
+class ServiceBalance:
+    service: str
+    balance: Decimal
+    debt: Decimal
+    penalty: Decimal
+
+
+async def balances_of(conn: Queryable, account_id: int) -> list[ServiceBalance]:
+    """The latest balance per service (what the IVR says to the caller)."""
+    rows = await conn.fetch(
+        """SELECT service, balance, debt, penalty FROM balances
+           WHERE account_id = $1 ORDER BY service""",
+        account_id,
+    )
+    return [ServiceBalance(r["service"], r["balance"], r["debt"], r["penalty"]) for r in rows]

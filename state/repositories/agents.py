@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 import bcrypt
 
-from state.models import Agent, AgentCredentials, AgentIn, Queue, QueueMembership
+from state.models import Agent, AgentCredentials, AgentIn, QueueDefinition, QueueMembership
 from state.repositories.base import Queryable, transaction
 from state.repositories.errors import (
     InterfaceTaken,
@@ -204,12 +204,12 @@ async def _set_queues(
         raise UnknownQueue("no such queue") from exc
 
 
-async def list_queues(conn: Queryable) -> list[Queue]:
+async def list_queues(conn: Queryable) -> list[QueueDefinition]:
     rows = await conn.fetch("SELECT name, title, service_level_seconds FROM queues ORDER BY name")
-    return [Queue.model_validate(dict(r)) for r in rows]
+    return [QueueDefinition.model_validate(dict(r)) for r in rows]
 
 
-async def upsert_queue(conn: Queryable, queue: Queue) -> Queue:
+async def upsert_queue(conn: Queryable, queue: QueueDefinition) -> QueueDefinition:
     row = await conn.fetchrow(
         """INSERT INTO queues (name, title, service_level_seconds) VALUES ($1, $2, $3)
            ON CONFLICT (name) DO UPDATE SET title = EXCLUDED.title,
@@ -217,4 +217,4 @@ async def upsert_queue(conn: Queryable, queue: Queue) -> Queue:
            RETURNING name, title, service_level_seconds""",
         queue.name, queue.title, queue.service_level_seconds,
     )
-    return Queue.model_validate(dict(row))
+    return QueueDefinition.model_validate(dict(row))

@@ -94,3 +94,36 @@ async def interactions_of_account(
         limit,
     )
     return [_interaction(r) for r in rows]
+
+
+async def record_ivr_start(conn: Queryable, call_id: str, phone: str | None,
+                           started_at: dt.datetime, ivr: dict) -> None:
+    """The IVR took the call: the row exists from the first moment, so a call that drops at any
+    point still leaves one. The CTI side may have written the same call and direction already,
+    hence the upsert that merges ``ivr_context``."""
+    await conn.execute(
+        """INSERT INTO interactions AS i (call_id, direction, phone, started_at, answered_at,
+                                          ivr_context)
+           VALUES ($1, 'inbound', $2, $3, $3, $4::text::jsonb)
+           ON CONFLICT (call_id, direction) DO UPDATE SET
+               phone = coalesce(i.phone, EXCLUDED.phone),
+               ivr_context = i.ivr_context || EXCLUDED.ivr_context""",
+        call_id, phone, started_at, json.dumps({"ivr": ivr}, ensure_ascii=False),
+    )
+
+
+async def record_ivr_end(conn: Queryable, call_id: str, *, account_id: int | None,
+                         queue: str | None, outcome: str | None, ended_at: dt.datetime,
+                         ivr: dict) -> None:
+    """The IVR is done with the call: merge its context, and set the outcome and the end time
+    only if nobody set them yet (a call sent to a queue ends later, on the CTI side)."""
+    await conn.execute(
+        """UPDATE interactions SET
+               account_id = coalesce(account_id, $2),
+               queue_name = coalesce(queue_name, $3),
+               outcome = coalesce(outcome, $4),
+               ended_at = CASE WHEN $3::text IS NULL THEN coalesce(ended_at, $5) ELSE ended_at END,
+               ivr_context = ivr_context || $6::text::jsonb
+           WHERE call_id = $1 AND direction = 'inbound'""",
+        call_id, account_id, queue, outcome, ended_at, json.dumps({"ivr": ivr}, ensure_ascii=False),
+    )

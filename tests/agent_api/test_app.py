@@ -1,8 +1,8 @@
 import pytest
 
-from agent_api.app import ConfigurationError, create_app
+from ccs.app import ConfigurationError, create_app
 from agent_api.auth import Principal
-from agent_api.keys import TOKENS
+from agent_api.app_keys import TOKENS
 
 
 async def test_when_services_are_up_then_health_reports_ok(aiohttp_client, app_settings):
@@ -51,7 +51,7 @@ async def test_when_redis_cannot_be_reached_then_startup_fails_and_postgres_is_c
     import redis.exceptions
     from aiohttp import web
 
-    from agent_api.keys import PG_POOL
+    from agent_api.app_keys import PG_POOL
 
     broken = app_settings.model_copy(update={"redis": app_settings.redis.model_copy(
         update={"url": f"unix://{tmp_path}/no-such-redis.sock"})})

@@ -1,7 +1,7 @@
 """Bad input at the edge: a clear 4xx, never a 500."""
 import pytest
 
-from agent_api.app import create_app
+from ccs.app import create_app
 
 
 async def test_when_login_holds_a_nul_then_a_clear_4xx(aiohttp_client, app_settings):

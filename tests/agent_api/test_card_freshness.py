@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from agent_api.app import create_app
-from agent_api.keys import CARD_LISTENER
+from ccs.app import create_app
+from agent_api.app_keys import CARD_LISTENER
 from state.billing_import import import_billing
 from state.models import NewAppeal
 from state.readings import ReadingLimits, submit_reading

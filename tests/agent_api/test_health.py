@@ -1,5 +1,5 @@
 """/health names each part's real state, and its HTTP status says whether the server serves."""
-from agent_api.app import create_app
+from ccs.app import create_app
 
 
 async def test_when_no_pbx_and_no_speech_then_health_says_so_and_serves(aiohttp_client,

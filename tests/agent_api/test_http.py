@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from agent_api.app import create_app
+from ccs.app import create_app
 from state.models import AgentIn
 from state.repositories.agents import upsert_agent
 

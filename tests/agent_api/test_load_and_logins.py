@@ -7,8 +7,8 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
-from agent_api.app import create_app
-from agent_api.keys import PASSWORDS
+from ccs.app import create_app
+from agent_api.app_keys import PASSWORDS
 from tests.agent_api.conftest import login_token
 
 

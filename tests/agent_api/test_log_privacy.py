@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from agent_api.access_log import RedactedAccessLogger
-from agent_api.app import create_app
+from ccs.app import create_app
 from agent_api.auth import public
 
 DIGITS = "89120000005"

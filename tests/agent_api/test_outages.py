@@ -7,9 +7,9 @@ import uuid
 import pytest
 from aiohttp import web
 
-from agent_api.app import create_app
+from ccs.app import create_app
 from agent_api.auth import ANY_ROLE, allow
-from agent_api.keys import CARD_LISTENER, PG_POOL, REDIS
+from agent_api.app_keys import CARD_LISTENER, PG_POOL, REDIS
 from ccs.localenv import LocalPostgres, LocalRedis
 from state.db import migrate_sync
 from state.models import AgentIn

@@ -4,7 +4,7 @@ import uuid
 import pytest
 from pydantic import SecretStr
 
-from agent_api.app import create_app
+from ccs.app import create_app
 from cti.simulator import Simulator
 from cti.simulator.presets import recorded_config
 from state.models import AgentIn, QueueMembership

@@ -1,8 +1,8 @@
 """The readings section of the settings reaches the IVR that validates callers' readings."""
 from decimal import Decimal
 
-from agent_api.app import create_app
-from agent_api.keys import IVR_APP
+from ccs.app import create_app
+from agent_api.app_keys import IVR_APP
 from ccs.settings import Settings
 from state.readings import ReadingLimits
 

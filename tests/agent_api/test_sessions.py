@@ -1,7 +1,7 @@
 """Every route declares its roles; tokens die with logout, deactivation and password change."""
 from aiohttp import web
 
-from agent_api.app import create_app
+from ccs.app import create_app
 from agent_api.auth import declared_access
 from tests.agent_api.conftest import login_token
 

@@ -6,8 +6,8 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from agent_api.app import create_app
-from agent_api.keys import BUS, CTI, SPEECH
+from ccs.app import create_app
+from agent_api.app_keys import BUS, CTI, SPEECH
 from cti.simulator import Simulator
 from cti.simulator.originate import inbound_call
 from cti.simulator.presets import recorded_config

@@ -81,7 +81,8 @@ async def test_when_originates_are_in_flight_then_other_actions_are_answered_mea
     await actions.queue_pause("Local/1009@agents/n", True, queue="readings", reason="lunch")
     assert not calls[0].done() and not calls[2].done()
     results = await asyncio.gather(*calls)
-    assert [r.outcome for r in results] == ["answered", "busy", "no_answer", "no_such_extension"]
+    # Reason 0: the one table (cti.originate_outcomes) names it as the tracker does.
+    assert [r.outcome for r in results] == ["answered", "busy", "no_answer", "failed"]
     assert results[0].answered and results[0].uniqueid
     assert results[1].uniqueid is None and results[1].channel == "Local/79121110002@ccs-callee"
 
@@ -133,3 +134,18 @@ async def test_when_plain_panoramisk_pings_a_silent_pbx_then_it_never_notices(si
         await until(lambda: lost.is_set(), timeout=2.5)
     finally:
         manager.close()
+
+
+@pytest.mark.parametrize("reason", [0, 1, 3, 4, 5, 8, 99])
+def test_when_the_tracker_and_actions_read_one_originate_reason_then_they_name_it_alike(reason):
+    from cti.tracker import Tracker
+
+    events = []
+    tracker = Tracker(events.append)
+    tracker.apply({"Event": "OriginateResponse", "ActionID": "a-1", "Response": "Failure",
+                   "Channel": "Local/79121110002@ccs-callee", "Reason": str(reason),
+                   "Uniqueid": "<null>"})
+    from cti.originate_outcomes import originate_outcome
+    assert [e.outcome for e in events if e.kind == "originate_result"] == [originate_outcome(reason)]
+    assert originate_outcome(1) == originate_outcome(3) == "no_answer"
+    assert originate_outcome(0) == "failed"

@@ -11,7 +11,7 @@ from state.cards import (
     card_by_account,
     cards_by_phone,
 )
-from state.keys import Keys
+from state.redis_keys import RedisKeys
 
 
 async def fill_account(pool, account_id: int) -> dict[str, int]:
@@ -214,7 +214,7 @@ async def test_when_planning_the_card_then_no_table_is_scanned_sequentially(stat
 
 async def test_when_card_is_cached_then_hit_until_invalidated(state_pool, rows, redis_client):
     account = await rows.account()
-    cache = CardCache(redis_client, 60, keys=Keys("cardtest"))
+    cache = CardCache(redis_client, 60, keys=RedisKeys("cardtest"))
     assert await cache.get(account["number"]) is None
 
     first = await cache.card_by_account(state_pool, account["number"])
@@ -233,7 +233,7 @@ async def test_when_card_is_cached_then_hit_until_invalidated(state_pool, rows, 
 
 
 async def test_when_unknown_account_then_nothing_is_cached(state_pool, redis_client):
-    cache = CardCache(redis_client, 60, keys=Keys("cardtest"))
+    cache = CardCache(redis_client, 60, keys=RedisKeys("cardtest"))
     assert await cache.card_by_account(state_pool, "000000000001") is None
     assert await redis_client.keys("cardtest:*") == []
 
@@ -243,7 +243,7 @@ async def test_when_phone_pop_uses_cache_then_missing_cards_are_built(state_pool
     phone = rows.phone()
     a = await rows.account(phones=(phone,))
     b = await rows.account(phones=(phone,))
-    cache = CardCache(redis_client, 60, keys=Keys("cardtest"))
+    cache = CardCache(redis_client, 60, keys=RedisKeys("cardtest"))
     await cache.card_by_account(state_pool, a["number"])
 
     cards = await cache.cards_by_phone(state_pool, phone)
@@ -256,7 +256,7 @@ async def test_when_phone_pop_uses_cache_then_missing_cards_are_built(state_pool
 
 async def test_when_cached_text_is_corrupt_then_it_is_a_miss(state_pool, rows, redis_client):
     account = await rows.account()
-    keys = Keys("cardtest")
+    keys = RedisKeys("cardtest")
     await redis_client.set(keys.card(account["number"]), "{not json")
     cache = CardCache(redis_client, 60, keys=keys)
 

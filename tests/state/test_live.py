@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import redis.asyncio as aioredis
 
-from state.keys import Keys
+from state.redis_keys import RedisKeys
 from state.live import LiveState
 from state.models import AgentReadiness
 from state.settings import RedisSettings
@@ -14,7 +14,7 @@ from tests.helpers import until
 
 @pytest.fixture
 def live(redis_client) -> LiveState:
-    return LiveState(redis_client, Keys("livetest"), call_ttl=600)
+    return LiveState(redis_client, RedisKeys("livetest"), call_ttl=600)
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def other_client(redis_server):
 
 
 def test_when_keys_come_from_settings_then_every_name_carries_the_prefix():
-    keys = Keys.from_settings(RedisSettings(key_prefix="tenant1"))
+    keys = RedisKeys.from_settings(RedisSettings(key_prefix="tenant1"))
     names = [keys.agent_state(7), keys.agents(), keys.queue("support"), keys.queues(),
              keys.call("1700000000.1"), keys.card("1234567890"), keys.lock("pacer"),
              keys.events(), keys.agent_events(7), keys.queue_events("support")]
@@ -38,7 +38,7 @@ def test_when_keys_come_from_settings_then_every_name_carries_the_prefix():
 @pytest.mark.parametrize("prefix", ["", "a:b", "a b", "x*"])
 def test_when_prefix_is_unsafe_then_keys_refuse_it(prefix):
     with pytest.raises(ValueError):
-        Keys(prefix)
+        RedisKeys(prefix)
 
 
 async def test_when_agent_state_is_set_then_it_reads_back(live, redis_client):
@@ -117,7 +117,7 @@ async def next_message(sub, timeout: float = 5.0):
 
 
 async def test_when_published_by_one_client_then_another_receives_json(live, other_client):
-    publisher = LiveState(other_client, Keys("livetest"))
+    publisher = LiveState(other_client, RedisKeys("livetest"))
     channel = live.keys.events()
     async with live.subscribe(channel, live.keys.agent_events(1)) as sub:
         assert await publisher.publish(channel, {"type": "agent_state", "state": "ready"}) == 1
@@ -140,7 +140,7 @@ async def test_when_pubsub_connection_is_killed_then_subscriber_resubscribes(
     async def on_reconnect() -> None:
         reconnects.append(1)
 
-    publisher = LiveState(other_client, Keys("livetest"))
+    publisher = LiveState(other_client, RedisKeys("livetest"))
     channel = live.keys.events()
     async with live.subscribe(channel, on_reconnect=on_reconnect, backoff=(0.05, 0.2),
                               idle_ping=0.2) as sub:
@@ -173,7 +173,7 @@ async def test_when_redis_is_unreachable_then_subscriber_keeps_retrying(redis_se
     # A client aimed at a closed port: entering must not raise, iteration retries until cancelled.
     client = aioredis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2)
     try:
-        live = LiveState(client, Keys("livetest"))
+        live = LiveState(client, RedisKeys("livetest"))
         async with live.subscribe(live.keys.events(), backoff=(0.01, 0.05)) as sub:
             task = asyncio.create_task(anext(sub), name="retrying-consumer")
             await until(lambda: sub.failures >= 4, timeout=5)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from state.models import AgentIn, NewAppeal, NewInteraction, Queue, QueueMembership
+from state.models import AgentIn, NewAppeal, NewInteraction, QueueDefinition, QueueMembership
 from state.repositories import (
     InterfaceTaken,
     PasswordRequired,
@@ -78,7 +78,7 @@ async def test_when_meter_has_readings_then_last_accepted_per_zone_is_returned(s
 
 
 async def test_when_agent_is_created_then_password_verifies_and_hash_stays_hidden(state_pool):
-    await upsert_queue(state_pool, Queue(name="support", title="Поддержка"))
+    await upsert_queue(state_pool, QueueDefinition(name="support", title="Поддержка"))
     name = login()
     agent = await upsert_agent(
         state_pool,
@@ -150,12 +150,12 @@ async def test_when_interface_or_queue_is_wrong_then_domain_error_and_nothing_ch
 
 
 async def test_when_queues_are_upserted_then_they_are_listed(state_pool):
-    await upsert_queue(state_pool, Queue(name="debt", title="Долги", service_level_seconds=30))
-    await upsert_queue(state_pool, Queue(name="debt", title="Задолженность"))
+    await upsert_queue(state_pool, QueueDefinition(name="debt", title="Долги", service_level_seconds=30))
+    await upsert_queue(state_pool, QueueDefinition(name="debt", title="Задолженность"))
 
     queues = {q.name: q for q in await list_queues(state_pool)}
 
-    assert queues["debt"] == Queue(
+    assert queues["debt"] == QueueDefinition(
         name="debt", title="Задолженность", service_level_seconds=20
     )
 

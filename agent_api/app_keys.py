@@ -1,4 +1,8 @@
-"""Typed application keys: the only way handlers reach shared components."""
+"""Typed application keys: the only way handlers reach shared components.
+
+The composition root (``ccs/app.py``) builds each component with its own settings section and
+puts it here; handlers never see the whole settings object, so nothing below ``ccs`` imports it.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -13,15 +17,15 @@ if TYPE_CHECKING:
     from agent_api.health import HealthRegistry
     from agent_api.login_limits import LoginLimiter
     from agent_api.passwords import PasswordHasher
-    from ccs.settings import Settings
     from cti.bus import EventBus
     from cti.service import CtiService
     from ivr.app import IvrApplication
     from speech import SpeechEngine
     from state.card_listener import CardChangeListener
     from state.cards import CardCache
+    from state.live import LiveState
+    from state.redis_keys import RedisKeys
 
-SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
 TOKENS: web.AppKey["TokenIssuer"] = web.AppKey("tokens")
@@ -35,3 +39,5 @@ PASSWORDS: web.AppKey["PasswordHasher"] = web.AppKey("passwords")
 LOGIN_LIMITS: web.AppKey["LoginLimiter"] = web.AppKey("login_limits")
 CARD_LISTENER: web.AppKey["CardChangeListener"] = web.AppKey("card_listener")
 IVR_APP: web.AppKey["IvrApplication"] = web.AppKey("ivr_app")
+LIVE: web.AppKey["LiveState"] = web.AppKey("live")
+REDIS_KEYS: web.AppKey["RedisKeys"] = web.AppKey("redis_keys")

@@ -45,11 +45,11 @@ from state.settings import RedisSettings
 
 
 @dataclass(frozen=True, slots=True)
-class Keys:
+class RedisKeys:
     prefix: str = "ccs"
 
     @classmethod
-    def from_settings(cls, settings: RedisSettings) -> Keys:
+    def from_settings(cls, settings: RedisSettings) -> RedisKeys:
         return cls(settings.key_prefix)
 
     def __post_init__(self) -> None:

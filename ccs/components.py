@@ -13,16 +13,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from agent_api.errors import is_redis_outage
-from agent_api.keys import (
-    BUS, CARD_LISTENER, CARDS, CTI, HEALTH, IVR_APP, PG_POOL, REDIS, SETTINGS, SPEECH,
+from agent_api.app_keys import (
+    BUS, CARD_LISTENER, CARDS, CTI, HEALTH, IVR_APP, LIVE, PG_POOL, REDIS, REDIS_KEYS, SPEECH,
 )
+from ccs.app_settings_key import SETTINGS
 from cti.bus import EventBus
 from cti.service import CtiService
 from speech import SpeechEngine
 from state.card_listener import CardChangeListener
 from state.events import DomainEvent
-from state.keys import Keys
-from state.live import LiveState
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,8 @@ async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
     """The in-process bus, relayed to Redis so that every process (boards, notifiers) sees it."""
     bus: EventBus[DomainEvent] = EventBus()
     app[BUS] = bus
-    live = LiveState(app[REDIS], Keys.from_settings(app[SETTINGS].redis))
-    channel = Keys.from_settings(app[SETTINGS].redis).events()
+    live = app[LIVE]
+    channel = app[REDIS_KEYS].events()
     relay_failed: list[str] = []  # the error of the last relay attempt, if it failed
 
     async def relay() -> None:

@@ -1,4 +1,6 @@
-"""The composition root: the one place where the packages meet."""
+"""The composition root: the one place where the packages meet (settings, components, routes).
+
+``ccs serve``, ``ccs demo`` and the tests build the application with ``create_app(settings)``."""
 from __future__ import annotations
 
 import contextlib
@@ -11,27 +13,31 @@ from prometheus_client import CollectorRegistry
 
 from agent_api import routes
 from agent_api.access_log import redact_aiohttp_logs
-from agent_api.auth import TokenIssuer, make_auth_middleware
-from agent_api.components import bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, speech_ctx
-from agent_api.errors import error_middleware
-from agent_api.health import HealthRegistry
-from agent_api.keys import (
+from agent_api.app_keys import (
     CARDS,
     HEALTH,
+    LIVE,
     LOGIN_LIMITS,
     METRICS,
     PASSWORDS,
     PG_POOL,
     REDIS,
-    SETTINGS,
+    REDIS_KEYS,
     TOKENS,
 )
+from agent_api.auth import TokenIssuer, make_auth_middleware
+from agent_api.errors import error_middleware
+from agent_api.health import HealthRegistry
 from agent_api.login_limits import LoginLimiter
 from agent_api.metrics import HttpMetrics, make_metrics_middleware
 from agent_api.passwords import PasswordHasher
+from ccs.app_settings_key import SETTINGS
+from ccs.components import bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, speech_ctx
 from ccs.settings import Settings
 from state.cards import CardCache
 from state.db import create_pool
+from state.live import LiveState
+from state.redis_keys import RedisKeys
 from state.settings import RedisSettings
 
 log = logging.getLogger(__name__)
@@ -112,6 +118,9 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.aclose(close_connection_pool=True)
         raise
     app[REDIS] = client
+    keys = RedisKeys.from_settings(app[SETTINGS].redis)
+    app[REDIS_KEYS] = keys
+    app[LIVE] = LiveState(client, keys)
     app[CARDS] = CardCache.from_settings(client, app[SETTINGS].redis)
 
     async def status() -> dict:

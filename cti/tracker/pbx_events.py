@@ -4,15 +4,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cti.amitext import ami_float, ami_int
+from cti.originate_outcomes import originate_outcome
 from state.events import OriginateResult, PbxBooted, PbxRestarting, UserEventReceived
 
 if TYPE_CHECKING:
     from . import Message, Tracker
 
-# OriginateResponse Reason (AST_CONTROL_*): 4 answered, 5 busy, 8 congestion, 3 rang until the
-# Originate timeout, 1 hung up before answer, 0 no such extension / failed to dial.
-ORIGINATE_OUTCOMES = {4: "answered", 5: "busy", 8: "congestion", 3: "no_answer", 1: "failed",
-                      0: "failed"}
 
 # Seconds a start estimate may move between two FullyBooted of one PBX run (Uptime is truncated
 # to whole seconds, plus the time the event took to arrive).
@@ -26,7 +23,7 @@ def on_originate_response(t: Tracker, m: Message) -> None:
     uid = m.get("Uniqueid")
     t.emit(OriginateResult(
         ts=t.ts(m), action_id=str(m.get("ActionID") or ""),
-        outcome=ORIGINATE_OUTCOMES.get(code, "failed"), reason_code=code,
+        outcome=originate_outcome(code), reason_code=code,
         channel=str(m.get("Channel") or ""),
         uniqueid=uid if isinstance(uid, str) and uid != "<unknown>" else "",
     ))
