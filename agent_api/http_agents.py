@@ -1,5 +1,6 @@
-"""Agents: GET /api/agents/me, PUT /api/agents/me/readiness (the agent's own readiness),
-POST /api/agents/{id}/deactivate (an administrator; revokes the agent's tokens)."""
+"""Agents: GET /api/agents/me, POST /api/agents/{id}/deactivate (an administrator; revokes the
+agent's tokens). Readiness and wrap-up are the agent feature's (features/agents/http.py): no
+handler here writes live state."""
 from __future__ import annotations
 
 import logging
@@ -7,19 +8,8 @@ import logging
 from aiohttp import web
 
 from agent_api.auth import ANY_ROLE, allow, principal
-from agent_api.bodies import read_model
-from agent_api.errors import (
-    ApiError,
-    Conflict,
-    LiveStateUnavailable,
-    NotFound,
-    Unavailable,
-    is_redis_outage,
-)
-from agent_api.app_keys import CTI, LIVE, PG_POOL
-from agent_api.schemas import ReadinessRequest
-from cti.errors import CtiError
-from cti.readiness import QueueSeat, apply_readiness
+from agent_api.app_keys import LIVE, PG_POOL
+from agent_api.errors import ApiError, NotFound, is_redis_outage
 from state.live import LiveState
 from state.repositories.agents import get_agent, set_agent_active
 
@@ -48,35 +38,6 @@ async def me(request: web.Request) -> web.Response:
     else:
         body["readiness"] = state.model_dump(mode="json") if state else None
     return web.json_response(body)
-
-
-@allow(*ANY_ROLE)
-async def set_readiness(request: web.Request) -> web.Response:
-    body = await read_model(request, ReadinessRequest)
-    agent = await get_agent(request.app[PG_POOL], principal(request).agent_id)
-    if agent is None:
-        raise NotFound("agent no longer exists")
-    if not agent.interface:
-        raise Conflict("the agent has no phone interface", {"agent": agent.login})
-    cti = request.app.get(CTI)
-    if cti is None:
-        raise Unavailable("no PBX connection is configured")
-    seats = [QueueSeat(q.queue, q.penalty) for q in agent.queues]
-    try:
-        await apply_readiness(cti, agent.interface, seats, body.state, body.reason or "",
-                              member_name=agent.full_name)
-    except CtiError as exc:
-        raise Unavailable("the PBX did not take the change", {"error": type(exc).__name__}) from exc
-    try:
-        state = await _live(request).set_agent_state(agent.id, body.state, body.reason)
-    except Exception as exc:
-        if not is_redis_outage(exc):
-            raise
-        # The PBX has the new state and the tracker will publish it; only the desktop's copy
-        # is missing.
-        raise LiveStateUnavailable(
-            "the PBX took the change but the live state (Redis) is unavailable") from exc
-    return web.json_response(text=state.model_dump_json())
 
 
 @allow("admin")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent_api import http_agents, http_auth, http_cards
+from agent_api import http_agents, http_auth, http_cards, http_static
 from agent_api.health import health
 from agent_api.metrics import metrics_handler
 
@@ -17,6 +17,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/cards/account/{number}", http_cards.card_by_account)
     app.router.add_get("/api/cards/phone/{phone}", http_cards.cards_by_phone)
     app.router.add_get("/api/agents/me", http_agents.me)
-    app.router.add_put("/api/agents/me/readiness", http_agents.set_readiness)
     app.router.add_put("/api/agents/me/password", http_auth.change_password)
     app.router.add_post("/api/agents/{agent_id}/deactivate", http_agents.deactivate)
+    http_static.add_routes(app.router)  # the agent desktop page at / and /desk/

@@ -1,9 +1,7 @@
 """Request and response bodies of the REST API."""
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from state.models import Agent
 
@@ -31,18 +29,3 @@ class PasswordChange(BaseModel):
 class LoginResponse(BaseModel):
     token: str
     agent: Agent
-
-
-class ReadinessRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    state: Literal["ready", "not_ready", "logged_out"]
-    reason: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[\w .,-]+$")
-
-    @model_validator(mode="after")
-    def _reason_only_when_not_ready(self) -> ReadinessRequest:
-        if self.state == "not_ready" and not self.reason:
-            raise ValueError("not_ready needs a reason")
-        if self.state != "not_ready" and self.reason:
-            raise ValueError("only not_ready takes a reason")
-        return self

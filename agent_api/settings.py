@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from pydantic import BaseModel, Field, SecretStr
 
 
@@ -5,6 +7,9 @@ class HttpSettings(BaseModel):
     host: str = Field("127.0.0.1", description="HTTP/Socket.IO listen address.")
     port: int = Field(8080, description="HTTP/Socket.IO listen port.")
     max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted.")
+    web_dist: Path | None = Field(
+        None, description="Folder of the built web pages (`npm run build` in `web/`). Unset: "
+        "`web/dist` of the checkout.")
 
 
 class AuthSettings(BaseModel):

@@ -28,12 +28,15 @@ from agent_api.app_keys import (
 from agent_api.auth import TokenIssuer, make_auth_middleware
 from agent_api.errors import error_middleware
 from agent_api.health import HealthRegistry
+from agent_api.http_static import WEB_DIST
 from agent_api.login_limits import LoginLimiter
 from agent_api.metrics import HttpMetrics, make_metrics_middleware
 from agent_api.passwords import PasswordHasher
 from ccs.app_settings_key import SETTINGS
 from ccs.components import bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, speech_ctx
 from ccs.settings import Settings
+from features.agents.plugin import create_socket_server
+from features.agents.plugin import install as install_agents
 from state.cards import CardCache
 from state.db import create_pool
 from state.live import LiveState
@@ -72,6 +75,13 @@ def create_app(settings: Settings) -> web.Application:
         ivr_ctx,
     ])
     routes.setup(app)
+    if settings.http.web_dist is not None:
+        app[WEB_DIST] = settings.http.web_dist
+    # The agent desktop: Socket.IO on /socket.io/ (its client manager on this Redis, so several
+    # server processes share the rooms), its routes, and the work only the PBX lease holder does.
+    sio = create_socket_server(settings.agents, redis_url=settings.redis.url,
+                               keys=RedisKeys.from_settings(settings.redis))
+    install_agents(app, sio, settings.agents, pbx_name=f"{settings.ami.host}:{settings.ami.port}")
     return app
 
 

@@ -8,9 +8,14 @@ import os
 import random
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccs.settings import Settings
 from state.db import create_pool, migrate_sync
+
+if TYPE_CHECKING:
+    from cti.simulator import PbxConfig
+    from cti.simulator.scenario import ScenarioSettings
 
 log = logging.getLogger("ccs.demo")
 
@@ -81,18 +86,32 @@ async def _serve(settings: Settings, password: str) -> None:
         await serve_until_stopped(settings, create_app(settings), ready)
 
 
+def demo_pbx(settings: Settings) -> tuple[PbxConfig, ScenarioSettings]:
+    """The demo's simulated PBX and callers: the demo data's queues, without static members
+    (the demo agents log in from the desktop with their own interfaces), a phone played for
+    each agent who does, and callers at the demo rate into those queues."""
+    from cti.simulator.scenario import ScenarioSettings, demo_config
+    from state.demo_data import DEMO_QUEUES
+
+    queues = [q.name for q in DEMO_QUEUES]
+    scenario = ScenarioSettings(
+        queue=queues[0], queues=queues, calls_per_second=settings.demo.calls_per_second,
+        # patient callers: most calls end when the simulated agent hangs up
+        patience_mean=3 * settings.simulator.phones.talk_max,
+        duration=365 * 24 * 3600, seed=settings.demo.seed)
+    return demo_config(queues, settings.simulator.phones), scenario
+
+
 async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack) -> Settings:
     """The PBX simulator with a stream of callers; returns settings that point the server at it."""
     from cti.simulator import Simulator
-    from cti.simulator.scenario import ScenarioSettings, drive, scenario_config
+    from cti.simulator.scenario import drive
 
-    scenario = ScenarioSettings(
-        agents=settings.demo.agents, calls_per_second=settings.demo.calls_per_second,
-        duration=365 * 24 * 3600, seed=settings.demo.seed)
+    config, scenario = demo_pbx(settings)
     rng = random.Random(scenario.seed)
     cfg = settings.simulator
-    sim = Simulator(scenario_config(scenario, rng), host=cfg.host, port=cfg.port,
-                    username=cfg.username, secret=cfg.secret.get_secret_value())
+    sim = Simulator(config, host=cfg.host, port=cfg.port, username=cfg.username,
+                    secret=cfg.secret.get_secret_value(), time_scale=cfg.time_scale)
     await sim.start()
     stack.push_async_callback(sim.stop)
     driver = asyncio.create_task(drive(sim, scenario, rng), name="demo-scenario")

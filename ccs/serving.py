@@ -11,6 +11,7 @@ import logging
 import signal
 from collections.abc import Callable
 
+import asyncpg
 from aiohttp import web
 
 from ccs.settings import Settings
@@ -35,6 +36,8 @@ def _busy_port_hint(exc: OSError, settings: Settings) -> str:
 def describe(exc: BaseException, settings: Settings) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"a port is taken: {exc}{_busy_port_hint(exc, settings)}"
+    if isinstance(exc, asyncpg.UndefinedTableError):
+        return f"the database has no schema yet ({exc}); run `ccs migrate` first"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else 'no details'}"
 

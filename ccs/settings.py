@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent_api.settings import AuthSettings, HttpSettings
 from cti.settings import AmiSettings, SimulatorSettings
+from features.agents.settings import AgentsSettings
 from ivr.settings import IvrSettings
 from speech.settings import SpeechSettings
 from state.settings import PostgresSettings, ReadingsSettings, RedisSettings
@@ -33,7 +34,6 @@ class DemoSettings(BaseModel):
         "the data folder and printed at start.",
     )
     calls_per_second: float = Field(0.05, description="Simulated inbound calls per second.")
-    agents: int = Field(5, description="Simulated agents answering in the demo queue.")
 
 
 class Settings(BaseSettings):
@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = SpeechSettings()
     ivr: IvrSettings = IvrSettings()
     readings: ReadingsSettings = ReadingsSettings()
+    agents: AgentsSettings = AgentsSettings()
     demo: DemoSettings = DemoSettings()
 
 

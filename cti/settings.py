@@ -1,5 +1,7 @@
 from pydantic import BaseModel, Field, SecretStr
 
+from cti.simulator.agent_phones import PhoneBehaviour
+
 
 class AmiSettings(BaseModel):
     host: str | None = Field(
@@ -36,3 +38,6 @@ class SimulatorSettings(BaseModel):
     secret: SecretStr = Field(SecretStr("ccs-demo"), description="AMI secret the simulator accepts.")
     time_scale: float = Field(
         1.0, gt=0, description="Wall seconds per PBX second (0.1: the PBX runs 10x faster).")
+    phones: PhoneBehaviour = Field(
+        PhoneBehaviour(), description="The phones `ccs demo`'s simulator plays for the agents "
+        "who log in from the desktop.")

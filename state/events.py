@@ -5,7 +5,7 @@ Times are seconds (floats) in every event, whatever unit the PBX used on the wir
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -182,11 +182,63 @@ class PbxBooted(DomainEvent):
     uptime: float = 0.0
 
 
+class ReadinessRequested(DomainEvent):
+    """An agent asked for a readiness change; the PBX has not confirmed it yet (``pending``)."""
+
+    kind: Literal["readiness_requested"] = "readiness_requested"
+    agent_id: int
+    state: str = Field(description="ready | not_ready | logged_out")
+    reason: str | None = None
+
+
+class ReadinessFailed(DomainEvent):
+    """The PBX refused the change (or could not be asked); nothing of it was left applied."""
+
+    kind: Literal["readiness_failed"] = "readiness_failed"
+    agent_id: int
+    state: str
+    reason: str | None = None
+    error: str = Field(description="Stable error id: pbx-refused | pbx-unavailable")
+    message: str = Field(description="What the PBX answered.")
+
+
+class ReadinessApplied(DomainEvent):
+    """The PBX took every action of the change (its confirmation events follow)."""
+
+    kind: Literal["readiness_applied"] = "readiness_applied"
+    agent_id: int
+    state: str
+    reason: str | None = None
+
+
+class WrapUpChanged(DomainEvent):
+    """A wrap-up started, was extended or its return state chosen (``until`` set), or ended."""
+
+    kind: Literal["wrapup_changed"] = "wrapup_changed"
+    agent_id: int
+    until: float | None = Field(None, description="Epoch seconds; None: the wrap-up ended.")
+    extended: bool = False
+    then_state: str | None = None
+    then_reason: str | None = None
+    call_id: str | None = None
+
+
+class AgentStateChanged(DomainEvent):
+    """The projector wrote a new view of the agent (``features.agents.schemas.AgentView`` as
+    JSON): the notifier emits it as the Socket.IO ``state`` event."""
+
+    kind: Literal["agent_state_changed"] = "agent_state_changed"
+    agent_id: int
+    view: dict[str, Any]
+
+
 AnyDomainEvent = Annotated[
     Union[
         CallStarted, CallOffered, AgentRinging, AgentRingNoAnswer, CallAnswered, AgentCompleted,
         CallEnded, CallAbandoned, CallerLeftQueue, CallTransferred, MemberAdded, MemberRemoved,
         MemberStateChanged, OriginateResult, UserEventReceived, PbxRestarting, PbxBooted,
+        ReadinessRequested, ReadinessFailed, ReadinessApplied, WrapUpChanged,
+        AgentStateChanged,
     ],
     Field(discriminator="kind"),
 ]

@@ -76,6 +76,33 @@ class LiveState:
             await pipe.execute()
         return record
 
+    async def put_agent_view(self, agent_id: int, view: Mapping[str, Any]) -> None:
+        """Replace the agent's whole view (``features.agents.schemas.AgentView`` as JSON; the
+        agents' projector is its only writer). ``state``/``reason``/``since`` stay readable as
+        fields for ``get_agent_state``."""
+        fields = {"state": str(view["state"]), "since": str(view["since"]),
+                  "view": json.dumps(view, ensure_ascii=False, default=str)}
+        if view.get("reason"):
+            fields["reason"] = str(view["reason"])
+        key = self.keys.agent_state(agent_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            pipe.sadd(self.keys.agents(), str(agent_id))
+            await pipe.execute()
+
+    async def get_agent_view(self, agent_id: int) -> dict[str, Any] | None:
+        """The view the projector wrote, or None (never written, or an older hash)."""
+        raw = await self._redis.hget(self.keys.agent_state(agent_id), "view")
+        if raw is None:
+            return None
+        try:
+            view = json.loads(_text(raw))
+        except ValueError:
+            log.warning("unreadable view of agent %s", agent_id)
+            return None
+        return view if isinstance(view, dict) else None
+
     async def get_agent_state(self, agent_id: int) -> AgentState | None:
         """The agent's state, or None if it was never set (or was cleared)."""
         raw = await self._redis.hgetall(self.keys.agent_state(agent_id))

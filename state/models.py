@@ -260,6 +260,7 @@ class QueueDefinition(_Model):
 class AgentReadiness(StrEnum):
     READY = "ready"
     NOT_READY = "not_ready"
+    RINGING = "ringing"
     WRAP_UP = "wrap_up"
     ON_CALL = "on_call"
     LOGGED_OUT = "logged_out"

@@ -6,9 +6,10 @@ several deployments or test runs can share one Redis. Nothing outside this modul
 Keys
 ----
 ``{prefix}:agent:{agent_id}:state``   hash    live readiness of one agent: ``state`` (ready,
-                                              not_ready, wrap_up, on_call, logged_out),
-                                              ``reason`` (not_ready only), ``since`` (ISO 8601
-                                              UTC). No TTL: it is the agent's current state.
+                                              not_ready, ringing, on_call, wrap_up, logged_out),
+                                              ``reason``, ``since`` (ISO 8601 UTC) and ``view``
+                                              (the whole AgentView as JSON), written only by the
+                                              agents' projector. No TTL: the current state.
 ``{prefix}:agents``                   set     ids of agents that have a state hash (for a
                                               supervisor board without SCAN).
 ``{prefix}:queue:{name}``             hash    integer counters of one queue (waiting, answered,
@@ -22,6 +23,16 @@ Keys
                                               ``state.models.ConsumerCard``), TTL
                                               ``RedisSettings.card_cache_ttl``; see
                                               ``state/cards.py`` for when it is invalidated.
+``{prefix}:agent:{agent_id}:pops``    hash    the agent's open screen pops: call id -> Pop JSON,
+                                              ``{call_id}:disposition`` -> code; written by the
+                                              PBX lease holder's notifier (features/agents/pops.py).
+``{prefix}:call:{linkedid}:pops``     hash    agent id -> pop status of every agent holding a pop
+                                              of the call (ringall: who to close on answer).
+``{prefix}:agents:stream``           stream  the agents' service events (readiness requested /
+                                              failed / applied, wrap-up changes) from every
+                                              process to the leader's projector; capped (MAXLEN ~).
+``{prefix}:agents:stream:cursor``    string  id of the last stream entry the leader handled (the
+                                              next leader goes on from there).
 ``{prefix}:lock:{name}``              string  lease of a singleton task (the AMI consumer of one
                                               PBX, the campaign pacer): SET NX PX, value = owner.
 
@@ -34,6 +45,8 @@ from the keys above)
                                       confirmations), so a process serving that agent's socket
                                       does not filter the whole stream.
 ``{prefix}:queue:{name}:events``      events of one queue.
+``{prefix}:socketio``                 python-socketio's AsyncRedisManager: emits of any
+                                      process reach sockets held by every process.
 
 Account numbers appear in card keys; keys are never logged (consumers' personal data).
 """
@@ -75,8 +88,20 @@ class RedisKeys:
     def card(self, account: str) -> str:
         return f"{self.prefix}:card:{account}"
 
+    def agents_stream(self) -> str:
+        return f"{self.prefix}:agents:stream"
+
+    def agents_stream_cursor(self) -> str:
+        return f"{self.prefix}:agents:stream:cursor"
+
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
+
+    def agent_pops(self, agent_id: int) -> str:
+        return f"{self.prefix}:agent:{int(agent_id)}:pops"
+
+    def call_pops(self, linkedid: str) -> str:
+        return f"{self.prefix}:call:{linkedid}:pops"
 
     # --- channels
     def events(self) -> str:
@@ -87,3 +112,6 @@ class RedisKeys:
 
     def queue_events(self, name: str) -> str:
         return f"{self.prefix}:queue:{name}:events"
+
+    def socketio(self) -> str:
+        return f"{self.prefix}:socketio"

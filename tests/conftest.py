@@ -55,7 +55,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-OUR_PACKAGES = ["agent_api", "ccs", "cti", "ivr", "speech", "state", "campaigns"]
+OUR_PACKAGES = ["agent_api", "ccs", "cti", "ivr", "speech", "state", "campaigns", "features"]
 
 
 @pytest.fixture(autouse=True)

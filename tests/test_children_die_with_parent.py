@@ -133,6 +133,9 @@ def test_when_serve_is_killed_then_the_postgres_and_redis_it_started_stop():
     env = {**os.environ, "CCS_LOCAL__DATA_DIR": str(data_dir), "CCS_SPEECH__ENABLED": "false",
            "CCS_AUTH__SECRET_KEY": "k" * 32, "CCS_HTTP__PORT": free_port(),
            "CCS_IVR__AGI_PORT": free_port(), "CCS_IVR__AUDIOSOCKET_PORT": free_port()}
+    # The server needs its schema (the agents' directory is read at start).
+    subprocess.run([sys.executable, "-m", "ccs", "migrate"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=180)
     proc = subprocess.Popen([sys.executable, "-m", "ccs", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

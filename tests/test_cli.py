@@ -194,3 +194,19 @@ def test_when_postgres_cannot_be_reached_then_import_says_so_with_exit_3(ccs, tm
                  CCS_POSTGRES__DSN=f"postgresql://ccs@/ccs?host={tmp_path}")
     assert result.returncode == 3, result.stderr
     assert "not imported" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.timeout(240)
+def test_when_the_database_has_no_schema_then_serve_says_to_migrate_and_stops_its_servers():
+    data_dir = ROOT / ".data" / f"cli-empty-{os.getpid()}"
+    env = {**os.environ, "CCS_LOCAL__DATA_DIR": str(data_dir), **QUIET, **_ports()}
+    try:
+        result = subprocess.run([sys.executable, "-m", "ccs", "serve"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=200)
+        line = _one_clear_line(result)
+        assert "run `ccs migrate` first" in line
+        assert _servers_running(data_dir) == []
+    finally:
+        subprocess.run([sys.executable, "-m", "ccs", "local", "stop"], cwd=ROOT, env=env,
+                       capture_output=True, timeout=120)
+        subprocess.run(["rm", "-rf", str(data_dir)], check=False)

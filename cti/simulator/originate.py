@@ -3,6 +3,7 @@
 Originate into `Local/<queue>@ccs-in` starts a caller who runs the IVR and then Queue() (how the
 recordings made their callers); into `Local/<number>@ccs-callee` it dials a consumer whose
 behaviour comes from PbxConfig.callees, and on answer the robot context sends UserEvent CcsOutcome.
+Originate of a member's interface (click-to-call) rings that phone first: see clicktocall.py.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cti.simulator import wire
 from cti.simulator.calls import (dial, hangup, hangup_request, local_bridge, new_channel,
                                  new_state, visit_queue, wait_any)
 from cti.simulator.channels import CHANNEL_VARS, Channel
+from cti.simulator.clicktocall import agent_first, is_member_interface
 from cti.simulator.pbx import Action, Pbx, Reply
 
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
@@ -58,6 +60,10 @@ async def _run(pbx: Pbx, action: Action, aid: str | None, exten: str, context: s
                sync_reply: Reply | None) -> None:
     cid_num, cid_name = parse_callerid(wire.first(action, "CallerID"))
     variables = _variables(action)
+    if is_member_interface(pbx, wire.first(action, "Channel")):  # click-to-call
+        await agent_first(pbx, action, aid, exten, context, sync_reply, _respond_success,
+                          _respond_failure, variables)
+        return
     one, two = pbx.factory.local_pair(exten, context)
     one.variables.update({k: v for k, v in variables.items()})
     new_channel(pbx, one)

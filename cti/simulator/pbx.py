@@ -8,11 +8,15 @@ from pydantic import BaseModel, Field
 
 from cti.simulator import wire
 from cti.simulator.channels import ChannelFactory, Clock
+from cti.simulator.agent_phones import PhoneBehaviour, Phones
 from cti.simulator.queues import AgentBehaviour, Member, Queue, QueueConfig
 from cti.simulator.wire import Fields
 
 Action = dict[str, str | list[str]]
 Reply = Callable[[bytes], None]
+# Called with each event's name and fields right after it was written to every AMI session
+# (benchmarks take the time an event left the PBX; the wire format stays Asterisk's).
+Observer = Callable[[str, Fields], None]
 
 DEVICE_STATES = {"NOT_INUSE": 1, "INUSE": 2, "BUSY": 3, "UNAVAILABLE": 5, "RINGING": 6}
 
@@ -31,7 +35,10 @@ class PbxConfig(BaseModel):
     callees: dict[str, CalleeBehaviour] = {}
     default_callee: CalleeBehaviour = CalleeBehaviour()
     default_agent: AgentBehaviour = Field(
-        AgentBehaviour(), description="Behaviour of members added by QueueAdd.")
+        AgentBehaviour(), description="Behaviour of members added by QueueAdd (without `phones`).")
+    phones: PhoneBehaviour | None = Field(
+        None, description="Phones played for members added by QueueAdd, times drawn per call "
+        "(the demo's agents); None: `default_agent` (the recorded configuration).")
     ivr_seconds: float = Field(0.9, description="IVR time between answer and QueueCallerJoin.")
 
 
@@ -58,15 +65,22 @@ class Pbx:
                 queue.members[mc.interface] = Member(mc.interface, mc.name, mc.penalty, False, now)
             self.queues[qc.name] = queue
         self.behaviours = {m.interface: m.behaviour for qc in config.queues for m in qc.members}
+        self.phones = Phones(config.phones) if config.phones is not None else None
+        self.observers: list[Observer] = []
 
     def behaviour(self, interface: str) -> AgentBehaviour:
-        return self.behaviours.get(interface) or self.config.default_agent
+        static = self.behaviours.get(interface)
+        if static is not None:
+            return static
+        return self.phones.draw() if self.phones is not None else self.config.default_agent
 
     # -- events -----------------------------------------------------------------------------
     def emit(self, name: str, privilege: str, body: Fields, stamped: bool = True) -> None:
         data = wire.event(name, privilege, self.clock.now() if stamped else None, body)
         for listener in list(self.listeners):
             listener.deliver(data, privilege)
+        for observer in self.observers:
+            observer(name, body)
 
     def device_status(self, member: Member) -> int:
         if member.state_interface in self.custom_state:

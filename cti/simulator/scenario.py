@@ -1,14 +1,17 @@
-"""Scenario driver: callers arriving at a rate into one queue of N agents (demo and benchmarks)."""
+"""Scenario driver: callers arriving at a rate into one queue of N agents (benchmarks), or into
+several queues whose agents log in from the desktop (the demo)."""
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
 from cti.simulator.originate import inbound_call
-from cti.simulator.pbx import PbxConfig
+from cti.simulator.pbx import Pbx, PbxConfig
+from cti.simulator.agent_phones import PhoneBehaviour
 from cti.simulator.queues import AgentBehaviour, MemberConfig, QueueConfig
 from cti.simulator.server import Simulator
 
@@ -20,6 +23,9 @@ _INTENTS = ("readings", "balance", "outage", "debt", "other")
 
 class ScenarioSettings(BaseModel):
     queue: str = Field("support", description="Queue the callers enter.")
+    queues: list[str] = Field(
+        [], description="Queues the callers enter instead of `queue`: each caller picks one "
+        "that has a member when any has (see pick_queue).")
     agents: int = Field(5, ge=1, description="Static members of the queue.")
     strategy: str = Field("leastrecent", description="ringall | leastrecent | rrmemory | fewestcalls")
     calls_per_second: float = Field(0.5, gt=0, description="Mean arrival rate (PBX seconds).")
@@ -41,6 +47,24 @@ def scenario_config(s: ScenarioSettings, rng: random.Random) -> PbxConfig:
                                          retry=1.0, members=members)])
 
 
+def demo_config(queues: Sequence[str], phones: PhoneBehaviour) -> PbxConfig:
+    """The demo's PBX: its queues without static members (agents log in from the desktop, by
+    QueueAdd) and a simulated phone for every agent who does."""
+    return PbxConfig(queues=[QueueConfig(name=name) for name in queues], phones=phones)
+
+
+def pick_queue(pbx: Pbx, s: ScenarioSettings, rng: random.Random) -> str:
+    """The caller's queue: `queue`, or one of `queues` that has a member when any has.
+
+    Why not any of them: a person trying the demo logs in to one or two of its nine queues, and
+    callers spread over all nine would reach them only every few minutes at the demo's rate.
+    """
+    if not s.queues:
+        return s.queue
+    staffed = [name for name in s.queues if (q := pbx.queues.get(name)) is not None and q.members]
+    return rng.choice(staffed or s.queues)
+
+
 @dataclass
 class ScenarioRun:
     started: int = 0
@@ -53,9 +77,10 @@ async def drive(sim: Simulator, s: ScenarioSettings, rng: random.Random | None =
     end = sim.clock.now() + s.duration
     while sim.clock.now() < end:
         await sim.clock.sleep(rng.expovariate(s.calls_per_second))
+        queue = pick_queue(sim.pbx, s, rng)
         n = 79120000000 + rng.randrange(10**6)
         sim.spawn(inbound_call(
-            sim.pbx, s.queue, f"+{n}", f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+            sim.pbx, queue, f"+{n}", f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
             patience=max(1.0, rng.expovariate(1 / s.patience_mean)),
             account=str(100200300000 + rng.randrange(1000)), intent=rng.choice(_INTENTS)))
         run.started += 1

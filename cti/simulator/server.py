@@ -165,6 +165,8 @@ class Simulator:
         self.secret = secret
         self.clock = Clock(time_scale)
         self.pbx = Pbx(config, self.clock)
+        # Event observers (see pbx.Observer); kept across restarts.
+        self.observers = self.pbx.observers
         self.process_started = time.time()
         self.sessions: set[AmiSession] = set()
         self.tasks: set[asyncio.Task] = set()
@@ -237,6 +239,7 @@ class Simulator:
         self.restarts += 1
         await self.clock.sleep(downtime)
         self.pbx = Pbx(self.config, self.clock)
+        self.pbx.observers = self.observers
         self.process_started = time.time()
         await self.start(boot_time=boot_time)
 

@@ -93,3 +93,24 @@ async def balances_of(conn: Queryable, account_id: int) -> list[ServiceBalance]:
         account_id,
     )
     return [ServiceBalance(r["service"], r["balance"], r["debt"], r["penalty"]) for r in rows]
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def account_numbers_by_address(conn: Queryable, street_words: list[str], *,
+                                     house: str | None = None, apartment: str | None = None,
+                                     limit: int = 20) -> list[str]:
+    """Accounts whose street contains every word (case-insensitive; a trigram index from
+    migration 0005 serves it), then the house and apartment when given."""
+    rows = await conn.fetch(
+        """SELECT number FROM accounts
+           WHERE street ILIKE ALL($1::text[])
+             AND ($2::text IS NULL OR house = $2)
+             AND ($3::text IS NULL OR apartment = $3)
+           ORDER BY city, street, house, apartment NULLS FIRST, number
+           LIMIT $4""",
+        [_like(w) for w in street_words], house, apartment, limit,
+    )
+    return [r["number"] for r in rows]

@@ -41,3 +41,19 @@ async def appeals_of_account(conn: Queryable, account_id: int, limit: int = 20) 
         limit,
     )
     return [Appeal.model_validate(dict(r)) for r in rows]
+
+
+async def insert_call_appeal(conn: Queryable, *, account_id: int, call_id: str | None,
+                             agent_id: int | None, type: str, topic: str, comment: str | None,
+                             priority: str) -> Appeal:
+    """An appeal an agent registers from the card during a call (migration 0005: call_id,
+    agent_id, comment); channel ``phone``."""
+    row = await conn.fetchrow(
+        f"""INSERT INTO appeals (account_id, consumer_id, type, topic, priority, channel,
+                                 call_id, agent_id, comment)
+            VALUES ($1, (SELECT consumer_id FROM accounts WHERE id = $1), $2, $3, $4, 'phone',
+                    $5, $6, $7)
+            RETURNING {_COLUMNS}""",
+        account_id, type, topic, priority, call_id, agent_id, comment,
+    )
+    return Appeal.model_validate(dict(row))

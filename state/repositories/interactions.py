@@ -127,3 +127,33 @@ async def record_ivr_end(conn: Queryable, call_id: str, *, account_id: int | Non
            WHERE call_id = $1 AND direction = 'inbound'""",
         call_id, account_id, queue, outcome, ended_at, json.dumps({"ivr": ivr}, ensure_ascii=False),
     )
+
+
+async def ivr_context_of_call(conn: Queryable, call_id: str) -> dict | None:
+    """The ``ivr_context`` of the inbound call (what the caller did in the IVR), or None."""
+    text = await conn.fetchval(
+        "SELECT ivr_context::text FROM interactions WHERE call_id = $1 AND direction = 'inbound'",
+        call_id,
+    )
+    return None if text is None else json.loads(text)
+
+
+async def agent_of_call(conn: Queryable, call_id: str) -> set[int] | None:
+    """The agents a call belongs to (either direction); None when no such call is recorded."""
+    rows = await conn.fetch("SELECT agent_id FROM interactions WHERE call_id = $1", call_id)
+    if not rows:
+        return None
+    return {r["agent_id"] for r in rows if r["agent_id"] is not None}
+
+
+async def set_call_disposition(conn: Queryable, call_id: str, agent_id: int, disposition: str,
+                               comment: str | None, at: dt.datetime) -> Interaction | None:
+    """The agent's outcome of their call (migration 0005); None if the call is not theirs."""
+    row = await conn.fetchrow(
+        f"""UPDATE interactions SET disposition = $3, disposition_comment = $4,
+                                    disposition_at = $5
+            WHERE call_id = $1 AND agent_id = $2
+            RETURNING {_COLUMNS}""",
+        call_id, agent_id, disposition, comment, at,
+    )
+    return None if row is None else _interaction(row)

@@ -1,4 +1,5 @@
-"""Agent readiness over REST reaches the PBX (the simulator over AMI) and the live state."""
+"""Agent readiness over REST reaches the PBX (the simulator over AMI) and, through the
+projector (never the handler), the live state. The PUT answers 202 with the view pending."""
 import uuid
 
 import pytest
@@ -68,15 +69,20 @@ async def test_when_static_agent_goes_not_ready_ready_and_out_then_the_pbx_follo
     client = await client_for(aiohttp_client, settings, await make_agent(pg_pool, interface))
 
     response = await put(client, {"state": "not_ready", "reason": "lunch"})
-    assert response.status == 200, await response.text()
+    assert response.status == 202, await response.text()
     assert member(simulator, interface).paused and member(simulator, interface).reason == "lunch"
-    me = await (await client.get("/api/agents/me", headers=client.headers)).json()
-    assert me["readiness"]["state"] == "not_ready" and me["readiness"]["reason"] == "lunch"
 
-    assert (await put(client, {"state": "ready"})).status == 200
+    async def not_ready():
+        me = await (await client.get("/api/agents/me", headers=client.headers)).json()
+        return me["readiness"] if (me["readiness"] or {}).get("state") == "not_ready" else None
+
+    me = await until(not_ready, timeout=5)  # written by the projector once the PBX confirmed
+    assert me["reason"] == "lunch"
+
+    assert (await put(client, {"state": "ready"})).status == 202
     assert not member(simulator, interface).paused
 
-    assert (await put(client, {"state": "logged_out"})).status == 200
+    assert (await put(client, {"state": "logged_out"})).status == 202
     # a static member cannot be removed: it is paused as logged out instead
     assert member(simulator, interface).paused
     assert member(simulator, interface).reason == "logged_out"
@@ -88,9 +94,9 @@ async def test_when_dynamic_agent_logs_in_and_out_then_it_joins_and_leaves_the_q
     interface = "Local/1099@agents/n"
     client = await client_for(aiohttp_client, settings, await make_agent(pg_pool, interface))
     assert member(simulator, interface) is None
-    assert (await put(client, {"state": "ready"})).status == 200
+    assert (await put(client, {"state": "ready"})).status == 202
     assert member(simulator, interface) is not None and not member(simulator, interface).paused
-    assert (await put(client, {"state": "logged_out"})).status == 200
+    assert (await put(client, {"state": "logged_out"})).status == 202
     assert member(simulator, interface) is None
 
 

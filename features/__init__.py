@@ -1,0 +1,1 @@
+"""Feature plugins: one folder per feature (service, projector, notifier, HTTP, sockets)."""

@@ -1,0 +1,241 @@
+"""Wiring of the agent feature into the aiohttp application (called by the composition root).
+
+``create_socket_server`` makes the Socket.IO server (its client manager on the project's Redis,
+so an emit from any process reaches a socket held by any other); ``install`` mounts it on
+``/socket.io/``, adds the routes and the cleanup context ``agents_ctx``.
+
+One AMI consumer per PBX: every process keeps its AMI connection and tracker (actions, REST
+reads), but only the process holding the Redis lease ``{prefix}:lock:pbx:{name}`` runs the
+consumers of the tracker's events: the notifier here, and the projector and wrap-up timers of
+``features/agents`` (they ask :func:`is_leader` through the service). When the holder dies its
+lease expires after ``lease_ttl`` seconds and another process takes over.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from agent_api.app_keys import BUS, CARDS, CTI, HEALTH, LIVE, PG_POOL, REDIS, REDIS_KEYS, TOKENS
+from agent_api.auth import public
+from features.agents import http, http_cards
+from features.agents.card_actions import CardActions
+from features.agents.directory import AgentDirectory
+from features.agents.intent import IntentStore
+from features.agents.leader import AgentsLeader
+from features.agents.notifier import (
+    AgentsByInterface, NotifierInbox, PopNotifier, disposition_changed,
+)
+from features.agents.pop_schemas import Pop
+from features.agents.pops import PopBuilder, PopStore
+from features.agents.projector import Projector
+from features.agents.service import AgentService
+from features.agents.settings import AgentsSettings
+from features.agents.sockets import AgentNamespace, AgentSocketDeps, GuardedServer
+from features.agents.state_log import StateLog
+from features.agents.stream import AgentEventStream
+from features.agents.wrapup import WrapUpStore, WrapUpTimers
+from state.events import CallAnswered
+from state.lease import Lease
+from state.models import Agent, NewInteraction
+from state.redis_keys import RedisKeys
+from state.repositories.agents import get_agent_by_interface
+from state.repositories.interactions import insert_interaction
+
+log = logging.getLogger(__name__)
+
+SOCKETIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio", socketio.AsyncServer)
+POPS: web.AppKey[PopStore] = web.AppKey("pops", PopStore)
+PBX_LEASE: web.AppKey[Lease] = web.AppKey("pbx_lease", Lease)
+NOTIFIER: web.AppKey[PopNotifier] = web.AppKey("notifier", PopNotifier)
+
+# Work only the lease holder runs: (start, stop) pairs, started in order, stopped in reverse.
+LeaderWork = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
+
+
+def create_socket_server(settings: AgentsSettings, *, redis_url: str,
+                         keys: RedisKeys) -> GuardedServer:
+    manager = socketio.AsyncRedisManager(redis_url, channel=keys.socketio())
+    # Same-origin only (cors_allowed_origins=None): the desktop is served by this server.
+    return GuardedServer(async_mode="aiohttp", client_manager=manager,
+                         max_http_buffer_size=settings.socket_max_frame_bytes,
+                         logger=False, engineio_logger=False)
+
+
+def install(app: web.Application, sio: socketio.AsyncServer, settings: AgentsSettings, *,
+            pbx_name: str) -> None:
+    @public
+    async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
+        return await sio.handle_request(request)
+
+    # Not sio.attach(): the auth middleware refuses routes that declare no access, and the
+    # Socket.IO handshake authenticates in the namespace (the token is in its CONNECT packet).
+    app.router.add_route("GET", "/socket.io/", socketio_endpoint)
+    app.router.add_route("POST", "/socket.io/", socketio_endpoint)
+    app[SOCKETIO] = sio
+    app.cleanup_ctx.append(functools.partial(agents_ctx, settings=settings, pbx_name=pbx_name))
+    http.setup_routes(app)
+    http_cards.setup_routes(app)
+
+
+def pause_reason_items(settings: AgentsSettings) -> list[dict[str, str]]:
+    # Labels are the front-end's (its locale file); the code is the fallback label.
+    return [{"code": c, "label": c} for c in settings.pause_reasons]
+
+
+def disposition_items(settings: AgentsSettings) -> list[dict[str, str]]:
+    return [{"code": c, "label": c} for c in settings.dispositions]
+
+
+async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
+                     pbx_name: str) -> AsyncIterator[None]:
+    sio = app[SOCKETIO]
+    pool, redis, keys = app[PG_POOL], app[REDIS], app[REDIS_KEYS]
+    directory = AgentDirectory(pool)
+    await directory.refresh()
+    store = PopStore(redis, keys)
+    app[POPS] = store
+    builder = PopBuilder(pool, app[CARDS])
+
+    async def record_answer(agent_id: int, event: CallAnswered, pop: Pop) -> None:
+        # The call is the agent's from now on (its appeals and disposition check this).
+        await insert_interaction(pool, NewInteraction(
+            call_id=event.linkedid, direction="inbound", phone=pop.caller_number or None,
+            account_id=pop.card.account.id if pop.card else None, agent_id=agent_id,
+            queue_name=event.queue, started_at=pop.ringing_at,
+            answered_at=dt.datetime.fromtimestamp(event.ts, dt.timezone.utc)))
+
+    async def agent_of(interface: str) -> Agent | None:
+        # PostgreSQL, not the directory's snapshot: an interface given to another agent since
+        # the snapshot must pop at the new agent (AgentsByInterface asks at every ring).
+        agent = await get_agent_by_interface(pool, interface)
+        return agent if agent is not None and agent.active and agent.role == "agent" else None
+
+    notifier = PopNotifier(sio, builder, store, AgentsByInterface(agent_of),
+                           on_answered=record_answer)
+    app[NOTIFIER] = notifier
+    lease_box: list[Lease] = []
+
+    def leading() -> bool:
+        return bool(lease_box) and lease_box[0].held
+
+    cti = app.get(CTI)
+    live = app[LIVE]
+    wrapups = WrapUpStore(pool)
+    stream = AgentEventStream(redis, keys.agents_stream(), settings.stream_maxlen,
+                              cursor_key=keys.agents_stream_cursor())
+    service = AgentService(cti, directory, IntentStore(pool), wrapups, settings, stream.add, live,
+                           is_leader=leading)
+    app[http.AGENT_SERVICE] = service
+    service.attach()
+    work: list[LeaderWork] = []
+    if cti is not None:
+        bus = app[BUS]
+        projector = Projector(cti.tracker, live, directory, StateLog(pool), wrapups, bus.publish,
+                              pending_timeout=settings.pending_timeout,
+                              wrapup_seconds=settings.wrapup_for)
+        leader = AgentsLeader(service, projector, stream, WrapUpTimers(service.finish_wrapup), bus)
+        work.append((leader.start, leader.stop))
+
+    async def readiness_of(agent_id: int) -> Any:
+        return await service.view(agent_id)
+
+    sio.register_namespace(AgentNamespace(AgentSocketDeps(
+        tokens=app[TOKENS], pool=pool, pops=store, readiness_of=readiness_of, service=service,
+        pause_reasons=pause_reason_items(settings), dispositions=disposition_items(settings),
+        max_message_bytes=settings.socket_max_message_bytes)))
+    app[http_cards.CARD_ACTIONS] = CardActions(
+        pool, app[CARDS], store, dispositions=settings.dispositions,
+        clicktocall_context=settings.clicktocall_context)
+    app[http_cards.DISPOSITION_LISTENER] = functools.partial(disposition_changed, sio)
+
+    running: list[Callable[[], Awaitable[None]]] = []
+    notifier_task: list[asyncio.Task] = []
+
+    async def start_notifier() -> None:
+        # Filtered on the bus's callback, before any queue: the PBX's other traffic never
+        # pushes a ringing event out of the notifier's queue.
+        events = NotifierInbox()
+        unsubscribe = app[BUS].subscribe(events.offer)
+        task = asyncio.create_task(notifier.run(events), name="agents-notifier")
+
+        def closed(_t: asyncio.Task) -> None:
+            unsubscribe()  # type: ignore[operator]
+            events.close()
+
+        task.add_done_callback(closed)
+        notifier_task.append(task)
+
+    async def stop_notifier() -> None:
+        while notifier_task:
+            task = notifier_task.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # The notifier first: a pop is what an agent waits for.
+    work.insert(0, (start_notifier, stop_notifier))
+
+    async def on_acquired() -> None:
+        await directory.refresh()
+        for start, stop in work:
+            await start()
+            running.append(stop)
+
+    async def on_lost() -> None:
+        while running:
+            await _bounded(running.pop()(), "stopping the leader's work")
+
+    lease = Lease(redis, keys.lock(f"pbx:{pbx_name}"), ttl=settings.lease_ttl,
+                  on_acquired=on_acquired, on_lost=on_lost)
+    lease_box.append(lease)
+    app[PBX_LEASE] = lease
+    if cti is not None:
+        await lease.start()
+
+    async def status() -> dict:
+        state = ("no PBX" if cti is None else "leader" if lease.ready
+                 else "starting" if lease.held else "standby")
+        return {"status": "ok", "state": state,
+                **lease.status(), "notifier_emitted": notifier.emitted,
+                "notifier_errors": notifier.errors, "notifier_pending": notifier.pending,
+                "pops_preparing": len(builder)}
+
+    app[HEALTH].register("agents", status)
+    try:
+        yield
+    finally:
+        await _bounded(lease.stop(), "releasing the PBX lease")
+        await on_lost()
+        await _bounded(builder.close(), "stopping the pop lookups")
+        await _bounded(sio.shutdown(), "stopping Socket.IO")
+        manager_task = getattr(sio.manager, "thread", None)  # its Redis listener
+        if isinstance(manager_task, asyncio.Task):
+            manager_task.cancel()
+            await _bounded(manager_task, "stopping the Socket.IO Redis listener")
+
+
+async def _bounded(work: Awaitable[Any], what: str, seconds: float = 5.0) -> None:
+    """Await one shutdown step, but never longer than ``seconds``: a stuck part must not keep
+    the server (or a test) from stopping. Named in the log when it fails or is left behind."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        log.warning("%s took over %.0f s: left behind", what, seconds)
+        task.cancel()
+        return
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s failed: %s", what, type(task.exception()).__name__)
+
+
+def is_leader(app: web.Application) -> bool:
+    lease = app.get(PBX_LEASE)
+    return lease is not None and lease.held
+

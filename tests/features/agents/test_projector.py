@@ -1,0 +1,119 @@
+"""The projector: the one writer of the agents' live views, from the tracker's events and the
+service's (over the Redis Stream, from any process)."""
+from __future__ import annotations
+
+import pytest
+
+from cti.simulator.originate import inbound_call
+from features.agents.service import PbxRefused
+from features.agents.settings import AgentsSettings
+from state.events import AgentStateChanged
+from tests.helpers import until
+
+from .readiness_stack import (  # noqa: F401 (fixtures)
+    agents_db, agents_dsn, make_agent, member, sim, stacks, view_is,
+)
+
+STATIC = "Local/1001@agents/n"  # support; answers after 2 PBX seconds
+
+
+async def _states(stack, agent_id) -> list[str]:
+    return [s for s, _r, _a, _b in await stack.state_log.history(agent_id)]
+
+
+async def test_when_a_queue_call_rings_and_is_answered_then_ringing_on_call_then_back(
+        sim, stacks, agents_db):
+    stack = await stacks(sim)
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await stack.service.set_readiness(agent_id, "ready")
+    await view_is(stack, agent_id, "ready")
+    sim.spawn(inbound_call(sim.pbx, "support", "+79120000001", "Ivan Petrov", patience=40))
+    on_call = await view_is(stack, agent_id, "on_call")
+    assert on_call.call_id
+    await view_is(stack, agent_id, "ready", timeout=5)
+
+    async def logged() -> list[str]:  # the log row and the event follow the Redis write
+        states = await _states(stack, agent_id)
+        return states if states[-1:] == ["ready"] and len(states) >= 4 else []
+
+    assert (await until(logged, timeout=5))[-4:] == ["ready", "ringing", "on_call", "ready"]
+
+    def changes() -> list[str]:
+        return [e.view["state"] for e in stack.events
+                if isinstance(e, AgentStateChanged) and e.agent_id == agent_id]
+
+    await until(lambda: changes()[-1:] == ["ready"], timeout=5)
+    assert changes()[-3:] == ["ringing", "on_call", "ready"]
+
+
+async def test_when_a_fresh_leader_starts_then_it_rebuilds_every_view_from_its_tracker(
+        sim, stacks, agents_db):
+    first = await stacks(sim)
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await first.service.set_readiness(agent_id, "not_ready", "training")
+    await view_is(first, agent_id, "not_ready", "training")
+    await first.stop()
+    await first.redis.delete(first.keys.agent_state(agent_id))  # nothing left in Redis
+    second = await stacks(sim)
+    view = await view_is(second, agent_id, "not_ready", "training")
+    assert view.queues == ["support"]
+
+
+async def test_when_another_process_serves_the_agent_then_the_leader_projects_its_failure(
+        sim, stacks, agents_db):
+    leader = await stacks(sim)
+    follower = await stacks(sim, leader=False)
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await follower.service.set_readiness(agent_id, "ready")
+    await view_is(leader, agent_id, "ready")  # the leader's tracker saw the PBX confirm it
+    del sim.pbx.queues["support"].members[STATIC]
+    with pytest.raises(PbxRefused):
+        await follower.service.set_readiness(agent_id, "not_ready", "meeting")
+
+    async def failed():
+        view = await leader.view(agent_id)
+        return view if view.failed else None
+
+    view = await until(failed, timeout=5)
+    assert (view.failed.error, view.failed.message) == ("pbx-refused", "Interface not found")
+    assert not follower.projector.writes  # only the leader writes live state
+
+
+async def test_when_the_pbx_autopauses_a_member_then_the_view_shows_it(sim, stacks, agents_db):
+    # "meters" autopauses a member that does not answer (1007 never does).
+    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=0))
+    agent_id = await make_agent(agents_db, "Local/1007@agents/n", ["meters"])
+    await stack.service.set_readiness(agent_id, "ready")
+    await view_is(stack, agent_id, "ready")
+    queue = sim.pbx.queues["meters"]
+    sim.pbx.set_paused(queue, queue.members["Local/1008@agents/n"], True, "break")
+    sim.spawn(inbound_call(sim.pbx, "meters", "+79120000002", "Olga", patience=30))
+    view = await view_is(stack, agent_id, "not_ready", timeout=5)
+    assert view.reason == "Auto-Pause"
+    assert member(sim, "meters", "Local/1007@agents/n").paused
+
+
+async def test_when_a_queue_call_with_wrap_up_goes_by_then_one_state_event_per_transition(
+        sim, stacks, agents_db):
+    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=30,
+                                                      wrapup_per_queue={"support": 1}))
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await stack.service.set_readiness(agent_id, "ready")
+    await view_is(stack, agent_id, "ready")
+    await until(lambda: not member(sim, "support", STATIC).paused)
+    await stack.projector.idle()
+    before = len(stack.events)
+    sim.spawn(inbound_call(sim.pbx, "support", "+79120000001", "Ivan Petrov", patience=20))
+    await view_is(stack, agent_id, "wrap_up", timeout=5)
+    await view_is(stack, agent_id, "ready", timeout=5)
+    await until(lambda: not member(sim, "support", STATIC).paused)
+
+    def published() -> list[str]:  # the event follows the Redis write and the log row
+        return [e.view["state"] for e in stack.events[before:]
+                if isinstance(e, AgentStateChanged) and e.agent_id == agent_id]
+
+    await until(lambda: published()[-1:] == ["ready"], timeout=5)
+    await stack.projector.idle()
+    # The wrap-up's durable deadline (a few ms after the one shown at the call's end) and the
+    # change that ends it are not visible: one event per transition.
+    assert published() == ["ringing", "on_call", "wrap_up", "ready"]

@@ -1,0 +1,43 @@
+"""The readiness log in PostgreSQL and its one query: time in each state per agent per day."""
+from __future__ import annotations
+
+import datetime as dt
+
+from features.agents.state_log import StateLog, TimeInState
+
+from .readiness_stack import agents_db, agents_dsn, make_agent  # noqa: F401 (fixtures)
+
+UTC = dt.timezone.utc
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 3, day, hour, minute, tzinfo=UTC)
+
+
+async def test_when_states_change_over_two_days_then_time_in_state_per_day_adds_up(agents_db):
+    log = StateLog(agents_db)
+    anna = await make_agent(agents_db, "Local/2001@agents/n", [])
+    boris = await make_agent(agents_db, "Local/2002@agents/n", [])
+    await log.record(anna, "ready", None, at(1, 9))
+    await log.record(anna, "not_ready", "lunch", at(1, 13))
+    await log.record(anna, "ready", None, at(1, 14))
+    await log.record(anna, "logged_out", None, at(2, 2))  # a ready stretch across midnight
+    await log.record(boris, "ready", None, at(1, 10))
+    await log.record(boris, "ready", None, at(1, 11))  # no change: no new stretch
+    await log.record(boris, "logged_out", None, at(1, 12))
+    # A day in Moscow (UTC+3) is not a day in UTC.
+    day_one = await log.time_in_states(dt.date(2026, 3, 1))
+    assert day_one == [
+        TimeInState(anna, "not_ready", "lunch", 3600.0),
+        TimeInState(anna, "ready", "", 4 * 3600.0 + 10 * 3600.0),
+        TimeInState(boris, "logged_out", "", 12 * 3600.0),
+        TimeInState(boris, "ready", "", 2 * 3600.0),
+    ]
+    day_two_anna = await log.time_in_states(dt.date(2026, 3, 2), agent_id=anna)
+    assert day_two_anna[1] == TimeInState(anna, "ready", "", 2 * 3600.0)
+    assert day_two_anna[0].state == "logged_out" and day_two_anna[0].seconds > 20 * 3600
+    moscow = await log.time_in_states(dt.date(2026, 3, 1), tz="Europe/Moscow", agent_id=boris)
+    assert moscow == [TimeInState(boris, "logged_out", "", 9 * 3600.0),
+                      TimeInState(boris, "ready", "", 2 * 3600.0)]
+    assert [(s, r) for s, r, _a, _b in await log.history(boris)] == [("ready", ""),
+                                                                    ("logged_out", "")]

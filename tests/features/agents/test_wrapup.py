@@ -1,0 +1,90 @@
+"""Wrap-up after every queue call: paused as wrap-up for the queue's time, ended early or
+extended once, then back to what the agent intends."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cti.simulator.originate import inbound_call
+from features.agents.service import NoWrapUp, WrapUpAlreadyExtended, WrapUpExtensionTooLong
+from features.agents.settings import AgentsSettings
+from tests.helpers import until
+
+from .readiness_stack import (  # noqa: F401 (fixtures)
+    agents_db, agents_dsn, make_agent, member, sim, stacks, view_is,
+)
+
+STATIC = "Local/1001@agents/n"  # support; answers after 2 PBX seconds
+
+
+async def _call_and_wrap(sim, stack, agent_id):
+    await stack.service.set_readiness(agent_id, "ready")
+    await view_is(stack, agent_id, "ready")
+    sim.spawn(inbound_call(sim.pbx, "support", "+79120000001", "Ivan Petrov", patience=20))
+    await view_is(stack, agent_id, "on_call")
+    return await view_is(stack, agent_id, "wrap_up", timeout=5)
+
+
+async def test_when_a_queue_call_ends_then_wrap_up_starts_and_ends_by_itself(
+        sim, stacks, agents_db):
+    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=30,
+                                                      wrapup_per_queue={"support": 1}))
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    view = await _call_and_wrap(sim, stack, agent_id)
+    await until(lambda: member(sim, "support", STATIC).paused)
+    assert member(sim, "support", STATIC).reason == "wrap-up"
+    left = (view.wrapup_until - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    assert 0 < left <= 1.0  # the queue's own wrap-up time, not the default
+    await view_is(stack, agent_id, "ready", timeout=5)
+    assert not member(sim, "support", STATIC).paused
+    assert await stack.wrapups.get(agent_id) is None
+
+
+async def test_when_agent_ends_wrap_up_early_then_back_to_the_reason_chosen_during_it(
+        sim, stacks, agents_db):
+    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=60))
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await _call_and_wrap(sim, stack, agent_id)
+    await stack.service.set_readiness(agent_id, "not_ready", "lunch")  # kept for the end
+    await view_is(stack, agent_id, "wrap_up")
+    await until(lambda: member(sim, "support", STATIC).reason == "wrap-up")
+    await stack.service.end_wrapup(agent_id)
+    await view_is(stack, agent_id, "not_ready", "lunch")
+    assert member(sim, "support", STATIC).reason == "lunch"
+    assert (await stack.intents.get(agent_id)).reason == "lunch"
+    with pytest.raises(NoWrapUp):
+        await stack.service.end_wrapup(agent_id)
+
+
+async def test_when_agent_extends_wrap_up_then_once_and_within_the_limit(sim, stacks, agents_db):
+    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=60, wrapup_extend_max=30))
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await _call_and_wrap(sim, stack, agent_id)
+    with pytest.raises(WrapUpExtensionTooLong):
+        await stack.service.extend_wrapup(agent_id, 31)
+    await until(lambda: stack.wrapups.get(agent_id))  # the row follows the provisional view
+    first = await stack.wrapups.get(agent_id)
+    extended_to = await stack.service.extend_wrapup(agent_id, 30)
+    assert (extended_to - first.until).total_seconds() == 30
+
+    async def extended():
+        view = await stack.view(agent_id)
+        return view if view.wrapup_extended else None
+
+    view = await until(extended, timeout=5)
+    assert view.wrapup_until == extended_to
+    with pytest.raises(WrapUpAlreadyExtended):
+        await stack.service.extend_wrapup(agent_id, 5)
+
+
+async def test_when_the_server_restarts_mid_wrap_up_then_the_durable_deadline_still_ends_it(
+        sim, stacks, agents_db):
+    settings = AgentsSettings(wrapup_seconds=1)
+    first = await stacks(sim, settings=settings)
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await _call_and_wrap(sim, first, agent_id)
+    await first.stop()  # its timer goes with it
+    second = await stacks(sim, settings=settings)
+    await view_is(second, agent_id, "ready", timeout=5)
+    assert not member(sim, "support", STATIC).paused

@@ -1,0 +1,298 @@
+// The wire contract with the server (REST bodies and Socket.IO events), as TypeScript types.
+// Mirrors the pydantic models: state/models.py (ConsumerCard and its parts),
+// features/agents/schemas.py (AgentView) and features/agents/pop_schemas.py (Pop, card actions).
+// Money arrives as a string with two decimals ("36201.67"): never a float, so no kopeck is lost.
+
+export type Iso = string;
+export type MoneyText = string;
+export type DecimalText = string | number;
+
+export type Role = "agent" | "supervisor" | "admin";
+export type Readiness = "logged_out" | "ready" | "not_ready" | "ringing" | "on_call" | "wrap_up";
+export type WantedReadiness = "ready" | "not_ready" | "logged_out";
+
+export interface AgentIdentity {
+  id: number;
+  login: string;
+  full_name: string;
+  role: Role;
+  interface: string | null;
+}
+
+export interface PendingChange {
+  state: Readiness;
+  reason: string | null;
+  since: Iso;
+}
+
+export interface FailedChange {
+  state: Readiness;
+  reason: string | null;
+  error: string;
+  message: string;
+  at: Iso;
+}
+
+export interface AgentView {
+  agent_id: number;
+  state: Readiness;
+  reason: string | null;
+  since: Iso;
+  queues: string[];
+  pending: PendingChange | null;
+  failed: FailedChange | null;
+  wrapup_until: Iso | null;
+  wrapup_extended: boolean;
+  call_id: string | null;
+}
+
+// Pause reasons and dispositions are codes; the label the server sends is a fallback, the
+// locale file (locale/ru.ts) names the known ones.
+export interface Choice {
+  code: string;
+  label?: string | null;
+}
+
+// --- the consumer card (state/models.py: ConsumerCard) ---
+
+export interface Consumer {
+  id: number;
+  kind: "person" | "organisation";
+  full_name: string;
+  inn?: string | null;
+}
+
+export interface Account {
+  id: number;
+  number: string;
+  consumer_id: number;
+  status: "active" | "suspended" | "closed";
+  city: string;
+  street: string;
+  house: string;
+  apartment?: string | null;
+  timezone?: string;
+  opened_on?: string | null;
+}
+
+export interface AccountPhone {
+  e164: string;
+  kind: "mobile" | "home" | "work";
+}
+
+export interface ServiceStatus {
+  service: string;
+  status: "active" | "restricted" | "suspended" | "disconnected";
+  tariff?: string | null;
+  unit?: string | null;
+}
+
+export interface Balance {
+  service: string;
+  period: string;
+  balance: MoneyText;
+  debt: MoneyText;
+  penalty: MoneyText;
+  months_overdue: number;
+}
+
+export interface Charge {
+  service: string;
+  period: string;
+  amount: MoneyText;
+  volume?: DecimalText | null;
+}
+
+export interface Payment {
+  id: number;
+  service?: string | null;
+  paid_on: string;
+  amount: MoneyText;
+  channel: string;
+}
+
+export interface Reading {
+  id: number;
+  meter_id: number;
+  zone: string;
+  period: string;
+  value: DecimalText;
+  source: string;
+  status: string;
+  created_at: Iso;
+}
+
+export interface Meter {
+  id: number;
+  account_id: number;
+  service: string;
+  serial: string;
+  zones: string[];
+  digits: number;
+  decimals?: number;
+  verification_due?: string | null;
+  last_readings: Record<string, Reading>;
+}
+
+export type AppealPriority = "low" | "normal" | "high" | "urgent";
+
+export interface Appeal {
+  id: number;
+  account_id?: number | null;
+  type: string;
+  topic: string;
+  priority: AppealPriority;
+  status: string;
+  channel: string;
+  summary?: string | null;
+  created_at: Iso;
+  due_at?: Iso | null;
+  is_open?: boolean;
+}
+
+export interface Interaction {
+  id: number;
+  call_id: string;
+  direction: "inbound" | "outbound";
+  phone?: string | null;
+  started_at: Iso;
+  answered_at?: Iso | null;
+  ended_at?: Iso | null;
+  outcome?: string | null;
+}
+
+export interface Outage {
+  id: number;
+  service: string;
+  kind: "emergency" | "planned";
+  description: string;
+  started_at: Iso;
+  expected_restoration_at?: Iso | null;
+  restored_at?: Iso | null;
+}
+
+export interface ConsumerCard {
+  consumer: Consumer;
+  account: Account;
+  phones: AccountPhone[];
+  services: ServiceStatus[];
+  balances: Balance[];
+  charges: Charge[];
+  payments: Payment[];
+  meters: Meter[];
+  appeals: Appeal[];
+  interactions: Interaction[];
+  outages: Outage[];
+  built_at: Iso;
+  total_debt: MoneyText;
+  total_penalty: MoneyText;
+}
+
+// A line of a choice list (several accounts on one number, a search): pop_schemas.CardSummary.
+export interface CardSummary {
+  account: string;
+  consumer_name: string;
+  address: string;
+  status: string;
+  total_debt: DecimalText;
+}
+
+// --- the pop ---
+
+export type PopStatus = "ringing" | "answered" | "ended";
+
+export interface IvrInfo {
+  identified_by: string | null;
+  account: string | null;
+  intent: string | null;
+  readings: number;
+  balance_heard: boolean;
+  outage_heard: boolean;
+  summary: string;
+}
+
+export interface Pop {
+  call_id: string;
+  queue: string;
+  caller_number: string;
+  status: PopStatus;
+  ringing_at: Iso;
+  answered_at: Iso | null;
+  ended_at: Iso | null;
+  card: ConsumerCard | null;
+  candidates: CardSummary[];
+  ivr: IvrInfo | null;
+  transferred_from: string | null;
+  disposition: string | null;
+}
+
+export type PopClosedReason = "answered_elsewhere" | "not_answered" | "caller_hung_up";
+
+export interface PopClosed {
+  call_id: string;
+  reason: PopClosedReason;
+}
+
+// --- Socket.IO events (namespace /agent) ---
+
+export interface FullState {
+  agent: AgentIdentity;
+  readiness: AgentView;
+  pause_reasons: Choice[];
+  dispositions: Choice[];
+  pops: Pop[];
+}
+
+// The first `state` after connect is whole; later ones carry the readiness only.
+export type StateEvent = FullState | { readiness: AgentView };
+
+export type Ack = ({ ok: true } & Record<string, unknown>) | { ok: false; error_id: string; message: string };
+
+export interface ServerError {
+  error_id: string;
+  message: string;
+}
+
+export interface ServerToClientEvents {
+  state: (payload: StateEvent) => void;
+  screen_pop: (pop: Pop) => void;
+  pop_update: (pop: Pop) => void;
+  pop_closed: (closed: PopClosed) => void;
+  error: (error: ServerError) => void;
+}
+
+export interface ClientToServerEvents {
+  set_readiness: (body: { state: WantedReadiness; reason?: string }, ack: (reply: Ack) => void) => void;
+  end_wrapup: (body: Record<string, never>, ack: (reply: Ack) => void) => void;
+  extend_wrapup: (body: { seconds: number }, ack: (reply: Ack) => void) => void;
+}
+
+// --- REST ---
+
+export interface LoginReply {
+  token: string;
+  agent: AgentIdentity;
+}
+
+export interface ApiErrorBody {
+  error_id: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface AppealIn {
+  account: string;
+  call_id?: string;
+  type: string;
+  topic: string;
+  comment: string;
+  priority: AppealPriority;
+}
+
+export interface SearchReply {
+  results: CardSummary[];
+}
+
+export interface OutboundReply {
+  call_id: string;
+}
