@@ -33,6 +33,20 @@ _INSIDE = str(ROOT) + os.sep
 _CWD = os.getcwd()
 
 
+def _temporary(name: str) -> bool:
+    # A checkout cloned into the system's temporary folder has pytest's and tempfile's own
+    # folders beside it: those are the suite's scratch space, not another project's files.
+    return name.startswith(("pytest-of-", "tmp"))
+
+
+# The siblings the checkout had when the session began (what a test could wrongly depend on);
+# folders made during the session are temporary by definition.
+_SIBLINGS = tuple(_PARENT + name + os.sep for name in sorted(os.listdir(_PARENT))
+                  if _PARENT + name + os.sep != _INSIDE and not _temporary(name)) + tuple(
+    _PARENT + name for name in sorted(os.listdir(_PARENT))
+    if os.path.isfile(_PARENT + name))
+
+
 def _audit_open(event: str, args: tuple) -> None:
     if event != "open" or not args or isinstance(args[0], int) or args[0] is None:
         return
@@ -42,7 +56,7 @@ def _audit_open(event: str, args: tuple) -> None:
         path = os.path.normpath(path if os.path.isabs(path) else os.path.join(_CWD, path))
     except TypeError:
         return
-    if path.startswith(_PARENT) and not path.startswith(_INSIDE):
+    if path.startswith(_SIBLINGS):
         _OUTSIDE_READS.append(path)
 
 
