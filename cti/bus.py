@@ -21,10 +21,14 @@ E = TypeVar("E")
 class Subscription(Generic[E]):
     """An async iterator of events; ``close()`` (or ``async with``) ends it."""
 
-    def __init__(self, bus: EventBus[E], maxsize: int) -> None:
+    def __init__(self, bus: EventBus[E], maxsize: int,
+                 accept: Callable[[E], bool] | None = None) -> None:
         self._bus = bus
         self._items: deque[E] = deque()
         self._maxsize = maxsize
+        # Checked before buffering: a consumer of a few kinds keeps only those, so the rest of
+        # the PBX's traffic can never push one of them out of its buffer.
+        self.accept = accept
         self._wakeup = asyncio.Event()
         self._closed = False
         self.dropped = 0
@@ -74,19 +78,22 @@ class EventBus(Generic[E]):
         self.callback_errors = 0
 
     def subscribe(self, callback: Callable[[E], None] | None = None,
-                  maxsize: int | None = None) -> Subscription[E] | Callable[[], None]:
+                  maxsize: int | None = None,
+                  accept: Callable[[E], bool] | None = None) -> Subscription[E] | Callable[[], None]:
         """With a callback: call it inline for every event; returns an unsubscribe function.
         Without: return a Subscription (async iterator) with its own bounded buffer; call it
         from inside the running event loop."""
         if callback is not None:
             self._callbacks.append(callback)
             return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
-        sub: Subscription[E] = Subscription(self, maxsize or self._maxsize)
+        sub: Subscription[E] = Subscription(self, maxsize or self._maxsize, accept)
         self._subs.append(sub)
         return sub
 
-    def queue(self, maxsize: int | None = None) -> Subscription[E]:
-        sub = self.subscribe(maxsize=maxsize)
+    def queue(self, maxsize: int | None = None,
+              accept: Callable[[E], bool] | None = None) -> Subscription[E]:
+        """A Subscription; with ``accept``, only the events it accepts are buffered."""
+        sub = self.subscribe(maxsize=maxsize, accept=accept)
         assert isinstance(sub, Subscription)
         return sub
 
@@ -99,7 +106,8 @@ class EventBus(Generic[E]):
                 self.callback_errors += 1
                 log.exception("event bus: subscriber callback failed")
         for sub in self._subs:
-            sub._put(event)
+            if sub.accept is None or sub.accept(event):
+                sub._put(event)
 
     def _unsubscribe(self, sub: Subscription[E]) -> None:
         if sub in self._subs:

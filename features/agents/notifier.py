@@ -16,8 +16,8 @@ Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
   next pop.
 - ``AgentStateChanged`` (the projector's): ``state`` ``{readiness: AgentView}``.
 
-Only these kinds reach the notifier (:class:`NotifierInbox` filters on the bus's callback,
-before any queue), so the member and queue traffic of a busy PBX cannot push a ringing event
+Only these kinds reach the notifier (its bus subscription accepts only :func:`notified`,
+before anything is buffered), so the member and queue traffic of a busy PBX cannot push a ringing event
 out. Events of one call are handled in order, in that call's lane; different calls (and the
 ``state`` of different agents) run side by side, so a slow card lookup of one call does not
 hold up the next call's pop.
@@ -28,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from features.agents.pop_schemas import Pop, PopClosed
@@ -52,46 +52,9 @@ NOTIFIED = (CallOffered, AgentRinging, CallAnswered, AgentRingNoAnswer, CallAban
             CallTransferred, AgentCompleted, CallEnded, AgentStateChanged)
 
 
-class NotifierInbox:
-    """The notifier's own queue, fed by a bus callback with only the kinds it handles.
-
-    Bounded as a last resort (``dropped`` counts the oldest dropped); with the filter it holds
-    a few events per call, not the PBX's whole traffic."""
-
-    def __init__(self, maxsize: int = 100_000) -> None:
-        self._items: deque[Any] = deque()
-        self._maxsize = maxsize
-        self._wakeup = asyncio.Event()
-        self._closed = False
-        self.dropped = 0
-
-    def offer(self, event: Any) -> None:
-        """The bus callback: inline and quick (no await)."""
-        if self._closed or not isinstance(event, NOTIFIED):
-            return
-        if len(self._items) >= self._maxsize:
-            self._items.popleft()
-            self.dropped += 1
-        self._items.append(event)
-        self._wakeup.set()
-
-    def close(self) -> None:
-        self._closed = True
-        self._wakeup.set()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self
-
-    async def __anext__(self) -> Any:
-        while not self._items:
-            if self._closed:
-                raise StopAsyncIteration
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        return self._items.popleft()
+def notified(event: Any) -> bool:
+    """The kinds the notifier handles: its bus subscription buffers only these."""
+    return isinstance(event, NOTIFIED)
 
 
 def lane_of(event: Any) -> str:

@@ -31,7 +31,7 @@ from features.agents.directory import AgentDirectory
 from features.agents.intent import IntentStore
 from features.agents.leader import AgentsLeader
 from features.agents.notifier import (
-    AgentsByInterface, NotifierInbox, PopNotifier, disposition_changed,
+    AgentsByInterface, PopNotifier, disposition_changed, notified,
 )
 from features.agents.pop_schemas import Pop
 from features.agents.pops import PopBuilder, PopStore
@@ -162,15 +162,9 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
     async def start_notifier() -> None:
         # Filtered on the bus's callback, before any queue: the PBX's other traffic never
         # pushes a ringing event out of the notifier's queue.
-        events = NotifierInbox()
-        unsubscribe = app[BUS].subscribe(events.offer)
+        events = app[BUS].queue(maxsize=100_000, accept=notified)
         task = asyncio.create_task(notifier.run(events), name="agents-notifier")
-
-        def closed(_t: asyncio.Task) -> None:
-            unsubscribe()  # type: ignore[operator]
-            events.close()
-
-        task.add_done_callback(closed)
+        task.add_done_callback(lambda _t: events.close())
         notifier_task.append(task)
 
     async def stop_notifier() -> None:

@@ -53,3 +53,16 @@ def test_when_a_callback_raises_then_other_subscribers_still_get_the_event():
     bus.subscribe(seen.append)
     bus.publish("x")
     assert seen == ["x"] and bus.status()["callback_errors"] == 1
+
+
+async def test_when_a_subscription_accepts_few_kinds_then_other_traffic_never_pushes_them_out():
+    from cti.bus import EventBus
+
+    bus: EventBus[int] = EventBus()
+    evens = bus.queue(maxsize=3, accept=lambda n: n % 2 == 0)
+    everything = bus.queue(maxsize=3)
+    bus.publish(2)
+    for n in range(1, 1000, 2):  # a flood of odd numbers
+        bus.publish(n)
+    assert evens.get_nowait() == 2 and evens.dropped == 0
+    assert everything.dropped == 498
