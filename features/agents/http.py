@@ -1,7 +1,7 @@
 """REST of readiness and wrap-up (thin: validate, call ``AgentService``, return).
 
 Routes (``setup_routes(app)``; the service under ``app[AGENT_SERVICE]``, this module's key: the
-wiring puts ``build_readiness(...).service`` there, see ``features/agents/leader.py``):
+wiring puts the ``AgentService`` there, see ``features/agents/plugin.py``):
 - ``GET  /api/agents/me/state``          -> ``AgentView``
 - ``PUT  /api/agents/me/readiness``      ``{state, reason?}`` -> 202 ``AgentView`` (pending)
 - ``POST /api/agents/me/wrapup/end``     -> 200 ``AgentView``

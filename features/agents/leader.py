@@ -2,9 +2,7 @@
 of a wrap-up on each ``AgentCompleted``, the reading of the agents' stream, and the re-apply of
 intents once it becomes the leader.
 
-Public API: ``build_readiness(pool, redis, keys, cti, bus, settings, is_leader) ->
-ReadinessParts(service, leader, projector, directory, stream)`` wires everything below;
-``AgentsLeader(service, projector, stream, timers, bus)``:
+Public API (wired by ``features/agents/plugin.py``): ``AgentsLeader(service, projector, stream, timers, bus)``:
 - ``await start()`` (the lease's ``on_acquired``): rebuild the views from the tracker, load the
   wrap-up deadlines, follow the bus and the stream, ask for one re-apply of the intents.
 - ``await stop()`` (``on_lost`` and shutdown).
@@ -14,25 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import asyncpg
-import redis.asyncio as aioredis
 
 from cti.bus import EventBus
-from cti.service import CtiService
-from features.agents.directory import AgentDirectory
-from features.agents.intent import IntentStore
 from features.agents.projector import Projector
 from features.agents.service import AgentService
-from features.agents.settings import AgentsSettings
-from features.agents.state_log import StateLog
 from features.agents.stream import AgentEventStream
-from features.agents.wrapup import WrapUpStore, WrapUpTimers
+from features.agents.wrapup import WrapUpTimers
 from state.events import AgentCompleted, DomainEvent, WrapUpChanged
-from state.live import LiveState
-from state.redis_keys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -124,44 +110,3 @@ class AgentsLeader:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("%s failed: %s", task.get_name(), type(task.exception()).__name__)
-
-
-@dataclass
-class ReadinessParts:
-    """Everything of readiness one server process needs (see ``build_readiness``)."""
-
-    service: AgentService
-    leader: AgentsLeader
-    projector: Projector
-    directory: AgentDirectory
-    stream: AgentEventStream
-
-
-def build_readiness(pool: asyncpg.Pool, redis: aioredis.Redis, keys: RedisKeys,
-                    cti: CtiService | None, bus: EventBus[DomainEvent], settings: AgentsSettings,
-                    is_leader: Callable[[], bool]) -> ReadinessParts:
-    """The wiring in one call (for plugin.py): put ``parts.service`` under
-    ``features.agents.http.AGENT_SERVICE``, call ``http.setup_routes(app)``, and run
-    ``parts.leader.start`` / ``parts.leader.stop`` as the lease holder's work."""
-    live = LiveState(redis, keys)
-    directory = AgentDirectory(pool)
-    stream = AgentEventStream(redis, keys.agents_stream(), settings.stream_maxlen,
-                              cursor_key=keys.agents_stream_cursor())
-    wrapups = WrapUpStore(pool)
-    service = AgentService(cti, directory, IntentStore(pool), wrapups, settings, stream.add,
-                           live, is_leader=is_leader)
-    service.attach()
-    if cti is None:  # no PBX: nothing to project; the service answers pbx-unavailable
-        projector = Projector(_NoTracker(), live, directory, StateLog(pool), wrapups,
-                              bus.publish, pending_timeout=settings.pending_timeout)
-    else:
-        projector = Projector(cti.tracker, live, directory, StateLog(pool), wrapups,
-                              bus.publish, pending_timeout=settings.pending_timeout,
-                              wrapup_seconds=settings.wrapup_for)
-    timers = WrapUpTimers(service.finish_wrapup)
-    return ReadinessParts(service, AgentsLeader(service, projector, stream, timers, bus),
-                          projector, directory, stream)
-
-
-class _NoTracker:
-    queue_map: dict = {}
