@@ -37,6 +37,7 @@ from ccs.components import bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, speech_
 from ccs.settings import Settings
 from features.agents.plugin import create_socket_server
 from features.agents.plugin import install as install_agents
+from features.leadership import LEADERSHIP, Leadership, leadership_ctx
 from state.cards import CardCache
 from state.db import create_pool
 from state.live import LiveState
@@ -77,11 +78,17 @@ def create_app(settings: Settings) -> web.Application:
     routes.setup(app)
     if settings.http.web_dist is not None:
         app[WEB_DIST] = settings.http.web_dist
+    # One lease per PBX: the features register the work only its holder runs (leadership.py).
+    app[LEADERSHIP] = Leadership(f"{settings.ami.host}:{settings.ami.port}",
+                                 ttl=settings.agents.lease_ttl)
     # The agent desktop: Socket.IO on /socket.io/ (its client manager on this Redis, so several
-    # server processes share the rooms), its routes, and the work only the PBX lease holder does.
+    # server processes share the rooms) and its routes.
     sio = create_socket_server(settings.agents, redis_url=settings.redis.url,
                                keys=RedisKeys.from_settings(settings.redis))
-    install_agents(app, sio, settings.agents, pbx_name=f"{settings.ami.host}:{settings.ami.port}")
+    install_agents(app, sio, settings.agents)
+    # Last: the lease is taken once every feature has registered its leader work, and released
+    # (that work stopped) before any feature's context tears down.
+    app.cleanup_ctx.append(leadership_ctx)
     return app
 
 

@@ -4,11 +4,9 @@
 so an emit from any process reaches a socket held by any other); ``install`` mounts it on
 ``/socket.io/``, adds the routes and the cleanup context ``agents_ctx``.
 
-One AMI consumer per PBX: every process keeps its AMI connection and tracker (actions, REST
-reads), but only the process holding the Redis lease ``{prefix}:lock:pbx:{name}`` runs the
-consumers of the tracker's events: the notifier here, and the projector and wrap-up timers of
-``features/agents`` (they ask :func:`is_leader` through the service). When the holder dies its
-lease expires after ``lease_ttl`` seconds and another process takes over.
+One AMI consumer per PBX (``features/leadership.py``): the notifier, the projector and the
+wrap-up timers are leader work, run only by the process holding the PBX lease; the service asks
+:func:`is_leader` before re-applying intents.
 """
 from __future__ import annotations
 
@@ -42,8 +40,8 @@ from features.agents.sockets import AgentNamespace, AgentSocketDeps, GuardedServ
 from features.agents.state_log import StateLog
 from features.agents.stream import AgentEventStream
 from features.agents.wrapup import WrapUpStore, WrapUpTimers
+from features.leadership import LEADERSHIP, bounded
 from state.events import CallAnswered
-from state.lease import Lease
 from state.models import Agent, NewInteraction
 from state.redis_keys import RedisKeys
 from state.repositories.agents import get_agent_by_interface
@@ -53,11 +51,7 @@ log = logging.getLogger(__name__)
 
 SOCKETIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio", socketio.AsyncServer)
 POPS: web.AppKey[PopStore] = web.AppKey("pops", PopStore)
-PBX_LEASE: web.AppKey[Lease] = web.AppKey("pbx_lease", Lease)
 NOTIFIER: web.AppKey[PopNotifier] = web.AppKey("notifier", PopNotifier)
-
-# Work only the lease holder runs: (start, stop) pairs, started in order, stopped in reverse.
-LeaderWork = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
 
 
 def create_socket_server(settings: AgentsSettings, *, redis_url: str,
@@ -69,8 +63,7 @@ def create_socket_server(settings: AgentsSettings, *, redis_url: str,
                          logger=False, engineio_logger=False)
 
 
-def install(app: web.Application, sio: socketio.AsyncServer, settings: AgentsSettings, *,
-            pbx_name: str) -> None:
+def install(app: web.Application, sio: socketio.AsyncServer, settings: AgentsSettings) -> None:
     @public
     async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
         return await sio.handle_request(request)
@@ -80,7 +73,7 @@ def install(app: web.Application, sio: socketio.AsyncServer, settings: AgentsSet
     app.router.add_route("GET", "/socket.io/", socketio_endpoint)
     app.router.add_route("POST", "/socket.io/", socketio_endpoint)
     app[SOCKETIO] = sio
-    app.cleanup_ctx.append(functools.partial(agents_ctx, settings=settings, pbx_name=pbx_name))
+    app.cleanup_ctx.append(functools.partial(agents_ctx, settings=settings))
     http.setup_routes(app)
     http_cards.setup_routes(app)
 
@@ -94,8 +87,7 @@ def disposition_items(settings: AgentsSettings) -> list[dict[str, str]]:
     return [{"code": c, "label": c} for c in settings.dispositions]
 
 
-async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
-                     pbx_name: str) -> AsyncIterator[None]:
+async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> AsyncIterator[None]:
     sio = app[SOCKETIO]
     pool, redis, keys = app[PG_POOL], app[REDIS], app[REDIS_KEYS]
     directory = AgentDirectory(pool)
@@ -121,10 +113,10 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
     notifier = PopNotifier(sio, builder, store, AgentsByInterface(agent_of),
                            on_answered=record_answer)
     app[NOTIFIER] = notifier
-    lease_box: list[Lease] = []
+    leadership = app[LEADERSHIP]
 
     def leading() -> bool:
-        return bool(lease_box) and lease_box[0].held
+        return leadership.held
 
     cti = app.get(CTI)
     live = app[LIVE]
@@ -135,14 +127,14 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
                            is_leader=leading)
     app[http.AGENT_SERVICE] = service
     service.attach()
-    work: list[LeaderWork] = []
+    projector_work: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = []
     if cti is not None:
         bus = app[BUS]
         projector = Projector(cti.tracker, live, directory, StateLog(pool), wrapups, bus.publish,
                               pending_timeout=settings.pending_timeout,
                               wrapup_seconds=settings.wrapup_for)
         leader = AgentsLeader(service, projector, stream, WrapUpTimers(service.finish_wrapup), bus)
-        work.append((leader.start, leader.stop))
+        projector_work.append((leader.start, leader.stop))
 
     async def readiness_of(agent_id: int) -> Any:
         return await service.view(agent_id)
@@ -156,7 +148,6 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
         clicktocall_context=settings.clicktocall_context)
     app[http_cards.DISPOSITION_LISTENER] = functools.partial(disposition_changed, sio)
 
-    running: list[Callable[[], Awaitable[None]]] = []
     notifier_task: list[asyncio.Task] = []
 
     async def start_notifier() -> None:
@@ -174,31 +165,19 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # The notifier first: a pop is what an agent waits for.
-    work.insert(0, (start_notifier, stop_notifier))
+    async def nothing() -> None:
+        return None
 
-    async def on_acquired() -> None:
-        await directory.refresh()
-        for start, stop in work:
-            await start()
-            running.append(stop)
-
-    async def on_lost() -> None:
-        while running:
-            await _bounded(running.pop()(), "stopping the leader's work")
-
-    lease = Lease(redis, keys.lock(f"pbx:{pbx_name}"), ttl=settings.lease_ttl,
-                  on_acquired=on_acquired, on_lost=on_lost)
-    lease_box.append(lease)
-    app[PBX_LEASE] = lease
-    if cti is not None:
-        await lease.start()
+    # A fresh directory, then the notifier (a pop is what an agent waits for), then the rest.
+    leadership.add("agents: directory", directory.refresh, nothing)
+    leadership.add("agents: notifier", start_notifier, stop_notifier)
+    for start, stop in projector_work:
+        leadership.add("agents: projector", start, stop)
 
     async def status() -> dict:
-        state = ("no PBX" if cti is None else "leader" if lease.ready
-                 else "starting" if lease.held else "standby")
-        return {"status": "ok", "state": state,
-                **lease.status(), "notifier_emitted": notifier.emitted,
+        state = ("no PBX" if cti is None else "leader" if leadership.ready
+                 else "starting" if leadership.held else "standby")
+        return {"status": "ok", "state": state, "notifier_emitted": notifier.emitted,
                 "notifier_errors": notifier.errors, "notifier_pending": notifier.pending,
                 "pops_preparing": len(builder)}
 
@@ -206,30 +185,16 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings,
     try:
         yield
     finally:
-        await _bounded(lease.stop(), "releasing the PBX lease")
-        await on_lost()
-        await _bounded(builder.close(), "stopping the pop lookups")
-        await _bounded(sio.shutdown(), "stopping Socket.IO")
+        # The leader work was stopped by leadership_ctx, which tears down before this context.
+        await bounded(builder.close(), "stopping the pop lookups")
+        await bounded(sio.shutdown(), "stopping Socket.IO")
         manager_task = getattr(sio.manager, "thread", None)  # its Redis listener
         if isinstance(manager_task, asyncio.Task):
             manager_task.cancel()
-            await _bounded(manager_task, "stopping the Socket.IO Redis listener")
-
-
-async def _bounded(work: Awaitable[Any], what: str, seconds: float = 5.0) -> None:
-    """Await one shutdown step, but never longer than ``seconds``: a stuck part must not keep
-    the server (or a test) from stopping. Named in the log when it fails or is left behind."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
-    if not done:
-        log.warning("%s took over %.0f s: left behind", what, seconds)
-        task.cancel()
-        return
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("%s failed: %s", what, type(task.exception()).__name__)
+            await bounded(manager_task, "stopping the Socket.IO Redis listener")
 
 
 def is_leader(app: web.Application) -> bool:
-    lease = app.get(PBX_LEASE)
-    return lease is not None and lease.held
+    leadership = app.get(LEADERSHIP)
+    return leadership is not None and leadership.held
 
