@@ -5,6 +5,7 @@ puts it here; handlers never see the whole settings object, so nothing below ``c
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -41,3 +42,5 @@ CARD_LISTENER: web.AppKey["CardChangeListener"] = web.AppKey("card_listener")
 IVR_APP: web.AppKey["IvrApplication"] = web.AppKey("ivr_app")
 LIVE: web.AppKey["LiveState"] = web.AppKey("live")
 REDIS_KEYS: web.AppKey["RedisKeys"] = web.AppKey("redis_keys")
+# Called with the user's id when their sessions end (logout, password change): open sockets close.
+SESSION_ENDED: web.AppKey[list[Callable[[int], Awaitable[None]]]] = web.AppKey("session_ended")

@@ -78,6 +78,10 @@ class TokenIssuer:
         self._secret = secret
         self._ttl = ttl
 
+    @property
+    def ttl(self) -> int:
+        return self._ttl
+
     def issue(self, principal: Principal) -> str:
         now = int(time.time())
         claims = {

@@ -7,7 +7,7 @@ from aiohttp import web
 from agent_api.auth import ANY_ROLE, Principal, allow, principal, public
 from agent_api.bodies import read_model
 from agent_api.errors import ApiError, Unauthorized
-from agent_api.app_keys import LOGIN_LIMITS, PASSWORDS, PG_POOL, TOKENS
+from agent_api.app_keys import LOGIN_LIMITS, PASSWORDS, PG_POOL, SESSION_ENDED, TOKENS
 from agent_api.schemas import LoginRequest, LoginResponse, PasswordChange
 from state.models import Agent, AgentCredentials
 from state.repositories.agents import (
@@ -48,7 +48,9 @@ async def login(request: web.Request) -> web.Response:
 
 @allow(*ANY_ROLE)
 async def logout(request: web.Request) -> web.Response:
-    await revoke_sessions(request.app[PG_POOL], principal(request).agent_id)
+    agent_id = principal(request).agent_id
+    await revoke_sessions(request.app[PG_POOL], agent_id)
+    await sessions_ended(request.app, agent_id)
     return web.Response(status=204)
 
 
@@ -67,4 +69,11 @@ async def change_password(request: web.Request) -> web.Response:
     except PasswordTooLong as exc:
         raise ApiError("the new password is longer than 72 bytes") from exc
     await set_password_hash(pool, caller.agent_id, new_hash)
+    await sessions_ended(request.app, caller.agent_id)
     return web.Response(status=204)
+
+
+async def sessions_ended(app: web.Application, agent_id: int) -> None:
+    """The tokens are already refused; this closes what is open with them (the sockets)."""
+    for listener in app.get(SESSION_ENDED, ()):
+        await listener(agent_id)

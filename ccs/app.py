@@ -23,6 +23,7 @@ from agent_api.app_keys import (
     PG_POOL,
     REDIS,
     REDIS_KEYS,
+    SESSION_ENDED,
     TOKENS,
 )
 from agent_api.auth import TokenIssuer, make_auth_middleware
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TOKENS] = tokens
     app[METRICS] = registry
     app[HEALTH] = HealthRegistry()
+    app[SESSION_ENDED] = []
     app.cleanup_ctx.extend([
         postgres_ctx, redis_ctx, passwords_ctx, card_listener_ctx, bus_ctx, cti_ctx, speech_ctx,
         ivr_ctx,

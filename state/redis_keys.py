@@ -33,6 +33,14 @@ Keys
                                               process to the leader's projector; capped (MAXLEN ~).
 ``{prefix}:agents:stream:cursor``    string  id of the last stream entry the leader handled (the
                                               next leader goes on from there).
+``{prefix}:supervisor:open-legs``    hash    the call recorder's open queue legs (leg, call and
+                                              wrap-up entries as JSON) so a restart or a new
+                                              leader loses none (features/supervisor/records.py).
+``{prefix}:supervisor:board``        hash    the board as last pushed (``meta``, ``queue:{name}``,
+                                              ``agent:{id}``, ``abandoned``, ``callbacks``: JSON),
+                                              written by the leader with every push, so a board
+                                              connecting to any process gets the whole picture
+                                              (features/supervisor/board_notifier.py).
 ``{prefix}:lock:{name}``              string  lease of a singleton task (the AMI consumer of one
                                               PBX, the campaign pacer): SET NX PX, value = owner.
 
@@ -97,11 +105,20 @@ class RedisKeys:
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
 
+    def user_sockets(self, agent_id: int) -> str:
+        return f"{self.prefix}:agent:{int(agent_id)}:sockets"
+
     def agent_pops(self, agent_id: int) -> str:
         return f"{self.prefix}:agent:{int(agent_id)}:pops"
 
     def call_pops(self, linkedid: str) -> str:
         return f"{self.prefix}:call:{linkedid}:pops"
+
+    def supervisor_open_legs(self) -> str:
+        return f"{self.prefix}:supervisor:open-legs"
+
+    def supervisor_board(self) -> str:
+        return f"{self.prefix}:supervisor:board"
 
     # --- channels
     def events(self) -> str:

@@ -21,7 +21,9 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from agent_api.app_keys import BUS, CARDS, CTI, HEALTH, LIVE, PG_POOL, REDIS, REDIS_KEYS, TOKENS
+from agent_api.app_keys import (
+    BUS, CARDS, CTI, HEALTH, LIVE, PG_POOL, REDIS, REDIS_KEYS, SESSION_ENDED, TOKENS,
+)
 from agent_api.auth import public
 from features.agents import http, http_cards
 from features.agents.card_actions import CardActions
@@ -41,6 +43,7 @@ from features.agents.state_log import StateLog
 from features.agents.stream import AgentEventStream
 from features.agents.wrapup import WrapUpStore, WrapUpTimers
 from features.leadership import LEADERSHIP, bounded
+from features.socket_sessions import SOCKET_SESSIONS, SocketSessions
 from state.events import CallAnswered
 from state.models import Agent, NewInteraction
 from state.redis_keys import RedisKeys
@@ -94,6 +97,10 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     await directory.refresh()
     store = PopStore(redis, keys)
     app[POPS] = store
+    # Every namespace (this one, the supervisors') records its sockets here: a logout closes them.
+    sessions = SocketSessions(redis, keys, sio, ttl=app[TOKENS].ttl)
+    app[SOCKET_SESSIONS] = sessions
+    app[SESSION_ENDED].append(sessions.end)
     builder = PopBuilder(pool, app[CARDS])
 
     async def record_answer(agent_id: int, event: CallAnswered, pop: Pop) -> None:
@@ -142,7 +149,7 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     sio.register_namespace(AgentNamespace(AgentSocketDeps(
         tokens=app[TOKENS], pool=pool, pops=store, readiness_of=readiness_of, service=service,
         pause_reasons=pause_reason_items(settings), dispositions=disposition_items(settings),
-        max_message_bytes=settings.socket_max_message_bytes)))
+        max_message_bytes=settings.socket_max_message_bytes, sessions=sessions)))
     app[http_cards.CARD_ACTIONS] = CardActions(
         pool, app[CARDS], store, dispositions=settings.dispositions,
         clicktocall_context=settings.clicktocall_context)

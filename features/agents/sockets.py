@@ -79,6 +79,7 @@ class AgentSocketDeps:
     pause_reasons: list[dict[str, str]]
     dispositions: list[dict[str, str]]
     max_message_bytes: int
+    sessions: Any = None  # features.socket_sessions.SocketSessions: a logout closes the socket
 
 
 def _error(error_id: str, message: str) -> dict[str, Any]:
@@ -115,6 +116,8 @@ class AgentNamespace(socketio.AsyncNamespace):
                 {"error_id": "unauthorized", "message": "the agent no longer exists"})
         await self.save_session(sid, {"agent_id": agent.id})
         await self.enter_room(sid, room_of(agent.id))
+        if self._deps.sessions is not None:
+            await self._deps.sessions.opened(agent.id, NAMESPACE, sid)
         state = {
             "agent": {"id": agent.id, "login": agent.login, "full_name": agent.full_name,
                       "role": agent.role, "interface": agent.interface},
@@ -127,6 +130,15 @@ class AgentNamespace(socketio.AsyncNamespace):
         task = asyncio.get_running_loop().create_task(self.emit("state", state, to=sid))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+
+    async def on_disconnect(self, sid: str, *_reason: Any) -> None:
+        if self._deps.sessions is None:
+            return
+        try:
+            session = await self.get_session(sid)
+        except KeyError:  # refused at connect: never recorded
+            return
+        await self._deps.sessions.closed(session["agent_id"], NAMESPACE, sid)
 
     async def _readiness(self, agent_id: int) -> Any:
         view = await self._deps.readiness_of(agent_id)

@@ -10,7 +10,7 @@ import socketio
 
 from agent_api.auth import Principal, TokenIssuer
 from tests.features.agents.pop_rig import (  # noqa: F401 (fixtures)
-    app_settings, make_account, serve, served,
+    PASSWORD, app_settings, make_account, serve, served,
     Desk, desk_for, desks, login, make_agent, open_desk, server, settings, simulator,
 )
 
@@ -58,6 +58,34 @@ async def test_when_the_token_is_missing_bad_expired_or_revoked_then_the_connect
                              headers={"Authorization": f"Bearer {token}"}) as response:
             assert response.status in (200, 204)
     assert "session was ended" in await refused(server, {"token": token})
+
+
+async def test_when_the_agent_logs_out_or_changes_password_then_open_sockets_are_closed_at_once(
+    server, pg_pool
+):
+    _, name = await make_agent(pg_pool, None)
+    async with aiohttp.ClientSession() as http:
+        for ending in ("logout", "password"):
+            token = await login(http, server, name)
+            tabs = [await Desk.open(server, token) for _ in range(2)]
+            for tab in tabs:
+                await tab.wait_for("state")
+            if ending == "logout":
+                request = http.post(f"{server}/api/logout",
+                                    headers={"Authorization": f"Bearer {token}"})
+            else:
+                request = http.put(f"{server}/api/agents/me/password",
+                                   headers={"Authorization": f"Bearer {token}"},
+                                   json={"current": PASSWORD, "new": PASSWORD})
+            async with request as response:
+                assert response.status == 204, await response.text()
+            for tab in tabs:
+                for _ in range(50):
+                    if not tab.client.connected:
+                        break
+                    await asyncio.sleep(0.1)
+                assert not tab.client.connected, ending
+                await tab.close()
 
 
 async def test_when_a_supervisor_or_admin_connects_then_the_agent_desktop_is_refused(server, pg_pool):
