@@ -26,6 +26,9 @@ Keys
 ``{prefix}:agent:{agent_id}:pops``    hash    the agent's open screen pops: call id -> Pop JSON,
                                               ``{call_id}:disposition`` -> code; written by the
                                               PBX lease holder's notifier (features/agents/pops.py).
+``{prefix}:agent:{agent_id}:sockets`` set    ``"{namespace} {sid}"`` of the user's open sockets in
+                                              any process, so a logout closes them
+                                              (features/socket_sessions.py); TTL: the token's.
 ``{prefix}:call:{linkedid}:pops``     hash    agent id -> pop status of every agent holding a pop
                                               of the call (ringall: who to close on answer).
 ``{prefix}:agents:stream``           stream  the agents' service events (readiness requested /
