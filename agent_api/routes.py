@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent_api import http_agents, http_auth, http_cards, http_static
+from agent_api import http_agents, http_auth, http_card_lookup, http_static
 from agent_api.health import health
 from agent_api.metrics import metrics_handler
 
@@ -14,8 +14,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_post("/api/login", http_auth.login)
     app.router.add_post("/api/logout", http_auth.logout)
-    app.router.add_get("/api/cards/account/{number}", http_cards.card_by_account)
-    app.router.add_get("/api/cards/phone/{phone}", http_cards.cards_by_phone)
+    app.router.add_get("/api/cards/account/{number}", http_card_lookup.card_by_account)
+    app.router.add_get("/api/cards/phone/{phone}", http_card_lookup.cards_by_phone)
     app.router.add_get("/api/agents/me", http_agents.me)
     app.router.add_put("/api/agents/me/password", http_auth.change_password)
     app.router.add_post("/api/agents/{agent_id}/deactivate", http_agents.deactivate)
