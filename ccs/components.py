@@ -17,8 +17,9 @@ from agent_api.app_keys import (
     BUS, CARD_LISTENER, CARDS, CTI, HEALTH, IVR_APP, LIVE, PG_POOL, REDIS, REDIS_KEYS, SPEECH,
 )
 from ccs.app_settings_key import SETTINGS
-from cti.bus import EventBus
+from cti.bus import EventBus, Subscription
 from cti.service import CtiService
+from features.leadership import LEADERSHIP
 from speech import SpeechEngine
 from state.card_listener import CardChangeListener
 from state.events import DomainEvent
@@ -26,31 +27,58 @@ from state.events import DomainEvent
 log = logging.getLogger(__name__)
 
 
+RELAY_BATCH = 256
+
+
 async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The in-process bus, relayed to Redis so that every process (boards, notifiers) sees it."""
+    """The in-process bus, relayed to the Redis channel ``{prefix}:events`` for integrations
+    outside the server (a CRM, a wallboard of one's own).
+
+    The relay is leader work (features/leadership.py): every process tracks the same PBX, so
+    one relay per PBX, not one per process. Events go out in pipelined batches: a burst costs a
+    round trip per batch, not per event, and a stop never waits for a backlog (pub/sub is
+    at-most-once anyway: a subscriber resynchronises from the live keys)."""
     bus: EventBus[DomainEvent] = EventBus()
     app[BUS] = bus
     live = app[LIVE]
     channel = app[REDIS_KEYS].events()
     relay_failed: list[str] = []  # the error of the last relay attempt, if it failed
+    relayed = [0]
 
-    async def relay() -> None:
-        async with bus.queue() as events:
-            async for event in events:
-                try:
-                    await live.publish(channel, event)
-                    relay_failed.clear()
-                except Exception as exc:  # Redis down: the event is lost for other processes only
-                    if not relay_failed:
-                        log.warning("event relay to Redis failed: %s", type(exc).__name__)
-                    relay_failed[:] = [type(exc).__name__]
+    async def relay(events: Subscription[DomainEvent]) -> None:
+        async for first in events:
+            batch = [first]
+            while len(batch) < RELAY_BATCH and (more := events.get_nowait()) is not None:
+                batch.append(more)
+            try:
+                await live.publish_many(channel, batch)
+                relayed[0] += len(batch)
+                relay_failed.clear()
+            except Exception as exc:  # Redis down: the events are lost for integrations only
+                if not relay_failed:
+                    log.warning("event relay to Redis failed: %s", type(exc).__name__)
+                relay_failed[:] = [type(exc).__name__]
 
-    task = asyncio.create_task(relay(), name="event-relay")
+    tasks: list[asyncio.Task] = []
+
+    async def start_relay() -> None:
+        events = bus.queue()
+        task = asyncio.create_task(relay(events), name="event-relay")
+        task.add_done_callback(lambda _t: events.close())
+        tasks.append(task)
+
+    async def stop_relay() -> None:
+        while tasks:
+            task = tasks.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app[LEADERSHIP].add("events: relay to Redis", start_relay, stop_relay)
 
     async def status() -> dict:
-        if task.done():
-            return {"status": "fail", "state": "relay stopped", **bus.status()}
-        # Events reach other processes only through Redis: say so when it cannot take them,
+        relaying = bool(tasks) and not tasks[0].done()
+        # Events reach integrations only through Redis: say so when it cannot take them,
         # whether or not an event was due since.
         try:
             await app[REDIS].ping()
@@ -61,16 +89,15 @@ async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
             relay_failed[:] = [type(exc).__name__]
         if relay_failed:
             return {"status": "degraded", "state": "not relayed (Redis unavailable)",
-                    "error": relay_failed[0], **bus.status()}
-        return {"status": "ok", "state": "relayed", **bus.status()}
+                    "error": relay_failed[0], "relayed": relayed[0], **bus.status()}
+        state = "relayed" if relaying else "relayed by the leader"
+        return {"status": "ok", "state": state, "relayed": relayed[0], **bus.status()}
 
     app[HEALTH].register("events", status)
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_relay()
 
 
 async def cti_ctx(app: web.Application) -> AsyncIterator[None]:

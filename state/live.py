@@ -199,6 +199,13 @@ class LiveState:
             payload = json.dumps(message, ensure_ascii=False, default=str)
         return int(await self._redis.publish(channel, payload))
 
+    async def publish_many(self, channel: str, messages: list[BaseModel]) -> None:
+        """Publish several JSON messages in one round trip (a pipeline, not a transaction)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.publish(channel, message.model_dump_json())
+            await pipe.execute()
+
     def subscribe(
         self,
         *channels: str,
