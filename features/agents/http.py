@@ -8,7 +8,8 @@ wiring puts the ``AgentService`` there, see ``features/agents/plugin.py``):
 - ``POST /api/agents/me/wrapup/extend``  ``{seconds}`` -> 200 ``AgentView``
 Errors: the service's ``ReadinessError`` ids (``no-phone-interface`` 409, ``unknown-queue`` 409,
 ``pbx-refused`` 409, ``pbx-unavailable`` 503, ``unknown-pause-reason`` 422, ``no-wrap-up`` 409,
-``wrap-up-already-extended`` 409, ``wrap-up-extension-too-long`` 422).
+``wrap-up-already-extended`` 409, ``wrap-up-extension-too-long`` 422, ``disposition-required``
+409: an early end of wrap-up before the call has its disposition).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from agent_api.bodies import read_model
 from agent_api.errors import ApiError, Unavailable
 from features.agents.schemas import ReadinessRequest, WrapUpExtend
 from features.agents.service import (
-    AgentService, NoPhoneInterface, NoWrapUp, PbxRefused, PbxUnavailable, ReadinessError,
+    AgentService, DispositionRequired, NoPhoneInterface, NoWrapUp, PbxRefused, PbxUnavailable,
+    ReadinessError,
     UnknownAgent, UnknownPauseReason, QueueUnknownToPbx, WrapUpAlreadyExtended,
     WrapUpExtensionTooLong,
 )
@@ -31,6 +33,7 @@ AGENT_SERVICE = web.AppKey("agent_service", AgentService)
 _STATUS: dict[type[ReadinessError], int] = {
     UnknownAgent: 404, NoPhoneInterface: 409, QueueUnknownToPbx: 409, PbxRefused: 409,
     PbxUnavailable: 503, UnknownPauseReason: 422, NoWrapUp: 409, WrapUpAlreadyExtended: 409,
+    DispositionRequired: 409,
     WrapUpExtensionTooLong: 422,
 }
 

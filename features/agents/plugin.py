@@ -48,7 +48,7 @@ from state.events import CallAnswered
 from state.models import Agent, NewInteraction
 from state.redis_keys import RedisKeys
 from state.repositories.agents import get_agent_by_interface
-from state.repositories.interactions import insert_interaction
+from state.repositories.interactions import call_disposition, insert_interaction
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,8 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     stream = AgentEventStream(redis, keys.agents_stream(), settings.stream_maxlen,
                               cursor_key=keys.agents_stream_cursor())
     service = AgentService(cti, directory, IntentStore(pool), wrapups, settings, stream.add, live,
-                           is_leader=leading)
+                           is_leader=leading,
+                           disposition_of=functools.partial(call_disposition, pool))
     app[http.AGENT_SERVICE] = service
     service.attach()
     projector_work: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = []

@@ -99,6 +99,10 @@ class WrapUpExtensionTooLong(ReadinessError):
     error_id = "wrap-up-extension-too-long"
 
 
+class DispositionRequired(ReadinessError):
+    error_id = "disposition-required"
+
+
 @dataclass(frozen=True)
 class Step:
     action: Action
@@ -159,8 +163,12 @@ class AgentService:
     def __init__(self, cti: CtiService | None, directory: AgentDirectory, intents: IntentStore,
                  wrapups: WrapUpStore, settings: AgentsSettings,
                  emit: Callable[[DomainEvent], Awaitable[None]], live: LiveState, *,
-                 is_leader: Callable[[], bool] = lambda: True) -> None:
+                 is_leader: Callable[[], bool] = lambda: True,
+                 disposition_of: Callable[[str, int], Awaitable[str | None]] | None = None,
+                 ) -> None:
         self.cti = cti
+        # (call id, agent id) -> the disposition the agent gave the call, if any.
+        self._disposition_of = disposition_of
         self.live = live
         self.directory = directory
         self.intents = intents
@@ -315,6 +323,14 @@ class AgentService:
         return True
 
     async def end_wrapup(self, agent_id: int) -> None:
+        """The agent's early end: the call must have its disposition first (when required),
+        or the call's outcome would go unrecorded whenever the agent is in a hurry."""
+        if self.settings.disposition_required and self._disposition_of is not None:
+            wrap = await self.wrapups.get(agent_id)
+            if wrap is not None and wrap.call_id and not await self._disposition_of(
+                    wrap.call_id, agent_id):
+                raise DispositionRequired("set the call's disposition before ending the wrap-up",
+                                          {"call_id": wrap.call_id})
         if not await self.finish_wrapup(agent_id, due_only=False):
             raise NoWrapUp("the agent is not in wrap-up")
 

@@ -21,6 +21,9 @@ class AgentsSettings(BaseModel):
     wrapup_per_queue: dict[str, int] = Field(
         default_factory=dict,
         description="Wrap-up seconds per queue name, e.g. {\"billing\": 30}.")
+    disposition_required: bool = Field(
+        True, description="An agent ends a wrap-up early only once the call has a disposition "
+        "(the wrap-up's own timer ends it regardless).")
     wrapup_extend_max: int = Field(
         60, ge=0, le=3600, description="Most seconds an agent may add to a wrap-up (once).")
     pending_timeout: float = Field(

@@ -146,6 +146,13 @@ async def agent_of_call(conn: Queryable, call_id: str) -> set[int] | None:
     return {r["agent_id"] for r in rows if r["agent_id"] is not None}
 
 
+async def call_disposition(conn: Queryable, call_id: str, agent_id: int) -> str | None:
+    """The disposition the agent gave their call, or None (not set, or not their call)."""
+    return await conn.fetchval(
+        "SELECT disposition FROM interactions WHERE call_id = $1 AND agent_id = $2 "
+        "AND disposition IS NOT NULL LIMIT 1", call_id, agent_id)
+
+
 async def set_call_disposition(conn: Queryable, call_id: str, agent_id: int, disposition: str,
                                comment: str | None, at: dt.datetime) -> Interaction | None:
     """The agent's outcome of their call (migration 0005); None if the call is not theirs."""

@@ -316,7 +316,7 @@ async def test_when_an_unknown_number_calls_then_the_pop_offers_a_search_that_op
 
 
 @pytest.mark.timeout(60)
-async def test_when_a_call_ends_then_the_wrapup_counts_down_and_the_agent_extends_then_ends_it(
+async def test_when_a_call_ends_then_the_wrapup_counts_down_the_agent_extends_then_ends_it_after_the_outcome(
     aiohttp_server, settings, simulator, queue, pg_pool, browser: BrowserContext
 ):
     login, interface = await _make_agent(pg_pool, queue)
@@ -340,6 +340,15 @@ async def test_when_a_call_ends_then_the_wrapup_counts_down_and_the_agent_extend
     await wrapup.get_by_role("button", name="Продлить на 30 с").click()
     await expect(wrapup.get_by_role("button", name="Уже продлено")).to_be_disabled(
         timeout=UI_TIMEOUT_MS)
+    # Not before the call has its outcome: the server refuses, the page says why in Russian.
+    await wrapup.get_by_role("button", name="Завершить обработку").click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "сначала укажите результат вызова", timeout=UI_TIMEOUT_MS)
+    await expect(state).to_have_attribute("data-state", "wrap_up")
+    outcome = page.get_by_test_id("disposition")
+    await outcome.locator("select").select_option("resolved")
+    await outcome.locator("button[type=submit]").click()
+    await expect(outcome).to_contain_text("Итог сохранён", timeout=UI_TIMEOUT_MS)
     await wrapup.get_by_role("button", name="Завершить обработку").click()
     await expect(state).to_have_attribute("data-state", "ready", timeout=UI_TIMEOUT_MS)
     await expect(wrapup).to_have_count(0)

@@ -4,6 +4,7 @@ real PostgreSQL (a database of the test's own) and Redis (a key prefix of the te
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from state.live import LiveState
 from state.models import AgentIn, QueueMembership
 from state.redis_keys import RedisKeys
 from state.repositories.agents import upsert_agent
+from state.repositories.interactions import call_disposition
 from tests.cti.conftest import SECRET, ami_settings
 from tests.helpers import until
 
@@ -63,7 +65,8 @@ class Stack:
         self.stream = AgentEventStream(self.redis, self.keys.agents_stream())
         self.service = AgentService(self.cti, self.directory, self.intents, self.wrapups,
                                     self.settings, self.stream.add, self.live,
-                                    is_leader=self.is_leader)
+                                    is_leader=self.is_leader,
+                                    disposition_of=functools.partial(call_disposition, self.pool))
         self.service.attach()
         self.projector = Projector(self.cti.tracker, self.live, self.directory, self.state_log,
                                    self.wrapups, self.bus.publish,

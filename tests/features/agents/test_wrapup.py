@@ -7,8 +7,12 @@ import datetime as dt
 import pytest
 
 from cti.simulator.originate import inbound_call
-from features.agents.service import NoWrapUp, WrapUpAlreadyExtended, WrapUpExtensionTooLong
+from features.agents.service import (
+    DispositionRequired, NoWrapUp, WrapUpAlreadyExtended, WrapUpExtensionTooLong,
+)
 from features.agents.settings import AgentsSettings
+from state.models import NewInteraction
+from state.repositories.interactions import insert_interaction, set_call_disposition
 from tests.helpers import until
 
 from .readiness_stack import (  # noqa: F401 (fixtures)
@@ -43,7 +47,9 @@ async def test_when_a_queue_call_ends_then_wrap_up_starts_and_ends_by_itself(
 
 async def test_when_agent_ends_wrap_up_early_then_back_to_the_reason_chosen_during_it(
         sim, stacks, agents_db):
-    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=60))
+    # Disposition not required here: this is about the state the wrap-up returns to.
+    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=60,
+                                                      disposition_required=False))
     agent_id = await make_agent(agents_db, STATIC, ["support"])
     await _call_and_wrap(sim, stack, agent_id)
     await stack.service.set_readiness(agent_id, "not_ready", "lunch")  # kept for the end
@@ -55,6 +61,25 @@ async def test_when_agent_ends_wrap_up_early_then_back_to_the_reason_chosen_duri
     assert (await stack.intents.get(agent_id)).reason == "lunch"
     with pytest.raises(NoWrapUp):
         await stack.service.end_wrapup(agent_id)
+
+
+async def test_when_agent_ends_wrap_up_early_without_a_disposition_then_refused_until_set(
+        sim, stacks, agents_db):
+    stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=60))
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    await _call_and_wrap(sim, stack, agent_id)
+    wrap = await stack.wrapups.get(agent_id)
+    with pytest.raises(DispositionRequired):
+        await stack.service.end_wrapup(agent_id)
+    assert (await view_is(stack, agent_id, "wrap_up")).state == "wrap_up"
+    # The row the desk's notifier writes at the answer, then the agent's disposition.
+    await insert_interaction(agents_db, NewInteraction(
+        call_id=wrap.call_id, direction="inbound", agent_id=agent_id, queue_name="support",
+        started_at=dt.datetime.now(dt.timezone.utc)))
+    now = dt.datetime.now(dt.timezone.utc)
+    await set_call_disposition(agents_db, wrap.call_id, agent_id, "resolved", None, now)
+    await stack.service.end_wrapup(agent_id)
+    await view_is(stack, agent_id, "ready")
 
 
 async def test_when_agent_extends_wrap_up_then_once_and_within_the_limit(sim, stacks, agents_db):

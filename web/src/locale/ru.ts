@@ -43,6 +43,13 @@ export const ru = {
     queues: (list: string) => `Очереди: ${list}`,
     noQueues: "Нет очередей",
     refused: (message: string) => `Не выполнено: ${message}`,
+    // The server's error ids the agent can act on; other refusals show the server's words.
+    errors: {
+      "disposition-required": "сначала укажите результат вызова",
+      "wrap-up-already-extended": "обработку можно продлить только один раз",
+      "no-wrap-up": "обработка вызова уже завершена",
+      "pbx-unavailable": "нет связи с АТС",
+    } as Record<string, string>,
   },
   reasons: {
     break: "Перерыв",

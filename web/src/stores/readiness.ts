@@ -3,7 +3,8 @@
 // itself changes only when the server's `state` event says so).
 import { signal } from "@preact/signals";
 import type { AgentView, Choice, WantedReadiness } from "../api/contract";
-import { ackOk, ACK_TIMEOUT_MS, type DeskSocket } from "../api/socket";
+import { AckError, ackOk, ACK_TIMEOUT_MS, type DeskSocket } from "../api/socket";
+import { t } from "../locale";
 import { learnSkew } from "./clock";
 
 export const view = signal<AgentView | null>(null);
@@ -41,7 +42,8 @@ async function ask(run: (s: DeskSocket) => Promise<unknown>): Promise<void> {
   try {
     await run(socket);
   } catch (exc) {
-    refusal.value = exc instanceof Error ? exc.message : String(exc);
+    const known = exc instanceof AckError ? t.readiness.errors[exc.errorId] : undefined;
+    refusal.value = known ?? (exc instanceof Error ? exc.message : String(exc));
   }
 }
 
