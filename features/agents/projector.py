@@ -121,7 +121,8 @@ class Projector:
     def __init__(self, tracker: Tracker, live: LiveState, directory: AgentDirectory,
                  state_log: StateLog, wrapups: WrapUpStore,
                  publish: Callable[[DomainEvent], None], *, pending_timeout: float = 10.0,
-                 wrapup_seconds: Callable[[str], int] | None = None) -> None:
+                 wrapup_seconds: Callable[[str], int] | None = None,
+                 inbox_max: int = 100_000) -> None:
         self.tracker = tracker
         self.live = live
         self.directory = directory
@@ -134,7 +135,13 @@ class Projector:
         self._wrapup_seconds = wrapup_seconds
         self._overlay: dict[int, Overlay] = {}
         self._views: dict[int, AgentView] = {}
-        self._inbox: asyncio.Queue[DomainEvent | None] = asyncio.Queue()
+        # Bounded: when the projector falls this far behind it drops what comes and, once it has
+        # caught up, rebuilds every view from the tracker (which is current), instead of
+        # holding an unbounded backlog of events that are stale by the time they are applied.
+        self._inbox: asyncio.Queue[DomainEvent | None] = asyncio.Queue(maxsize=inbox_max)
+        self._overflowed = False
+        self.dropped = 0
+        self.rebuilds = 0
         self._task: asyncio.Task | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.writes = 0
@@ -143,7 +150,7 @@ class Projector:
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self, bus: EventBus[DomainEvent]) -> None:
         # Subscribe before the rebuild so nothing falls between the two.
-        unsubscribe = bus.subscribe(self._inbox.put_nowait)
+        unsubscribe = bus.subscribe(self.submit)
         assert callable(unsubscribe)
         self._unsubscribe = unsubscribe  # type: ignore[assignment]
         await self.rebuild()
@@ -160,10 +167,21 @@ class Projector:
             self._task = None
 
     def submit(self, event: DomainEvent) -> None:
-        self._inbox.put_nowait(event)
+        self._offer(event)
 
     def request_rebuild(self) -> None:
-        self._inbox.put_nowait(None)
+        self._offer(None)
+
+    def _offer(self, item: DomainEvent | None) -> None:
+        if not self._overflowed:
+            try:
+                self._inbox.put_nowait(item)
+                return
+            except asyncio.QueueFull:
+                self._overflowed = True
+                log.warning("agents projector fell %d events behind: rebuilding once caught up",
+                            self._inbox.maxsize)
+        self.dropped += 1
 
     def view(self, agent_id: int) -> AgentView | None:
         return self._views.get(agent_id)
@@ -175,6 +193,7 @@ class Projector:
 
     # --- work ------------------------------------------------------------------------------
     async def rebuild(self) -> None:
+        self.rebuilds += 1
         await self.directory.refresh()
         now = dt.datetime.now(dt.timezone.utc)
         wraps = {w.agent_id: w for w in await self.wrapups.all()}
@@ -207,6 +226,9 @@ class Projector:
                 self.errors += 1
                 log.exception("agents projector: event %s not projected",
                               getattr(event, "kind", "rebuild"))
+            if self._overflowed and self._inbox.empty():
+                self._overflowed = False
+                self._inbox.put_nowait(None)  # what was dropped is in the tracker: rebuild
 
     async def apply(self, event: DomainEvent) -> None:
         for agent in await self._agents_of(event):

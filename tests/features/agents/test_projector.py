@@ -117,3 +117,31 @@ async def test_when_a_queue_call_with_wrap_up_goes_by_then_one_state_event_per_t
     # The wrap-up's durable deadline (a few ms after the one shown at the call's end) and the
     # change that ends it are not visible: one event per transition.
     assert published() == ["ringing", "on_call", "wrap_up", "ready"]
+
+
+async def test_when_the_projector_falls_behind_its_bound_then_it_drops_and_rebuilds_and_goes_on(
+        sim, stacks, agents_db):
+    from features.agents.projector import Projector
+    from state.events import CallerLeftQueue
+
+    stack = await stacks(sim, leader=False)  # this test's projector is the only one
+    agent_id = await make_agent(agents_db, STATIC, ["support"])
+    projector = Projector(stack.cti.tracker, stack.live, stack.directory, stack.state_log,
+                          stack.wrapups, lambda _e: None, inbox_max=3)
+    await projector.start(stack.bus)
+    try:
+        rebuilt = projector.rebuilds
+        # A burst, all before the projector runs once: 3 kept, 7 dropped.
+        for n in range(10):
+            stack.bus.publish(CallerLeftQueue(ts=1_700_000_000.0 + n, queue="nobody-s-queue",
+                                              linkedid=f"1700000000.{n}", channel="Local/x;2"))
+        assert projector.dropped == 7
+        await until(lambda: projector.rebuilds == rebuilt + 1, timeout=5)
+        # Caught up: a change made on the PBX afterwards is projected as usual.
+        await stack.cti.set_paused(STATIC, True, "lunch")
+        view = await until(lambda: (v := projector.view(agent_id)) is not None
+                           and v.state == "not_ready" and v, timeout=5)
+        assert view.reason == "lunch"
+        assert projector.dropped == 7
+    finally:
+        await projector.stop()
