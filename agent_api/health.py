@@ -53,6 +53,7 @@ class HealthRegistry:
 
 @public
 async def health(request: web.Request) -> web.Response:
+    """Status of each component, and whether the server can serve (503 when it cannot)."""
     registry = request.app[HEALTH]
     components = await registry.collect()
     status = registry.overall(components)

@@ -42,6 +42,7 @@ async def me(request: web.Request) -> web.Response:
 
 @allow("admin")
 async def deactivate(request: web.Request) -> web.Response:
+    """Deactivate an agent: its sessions end and it can no longer log in."""
     try:
         agent_id = int(request.match_info["agent_id"])
     except ValueError as exc:

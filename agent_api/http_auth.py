@@ -27,6 +27,7 @@ _DUMMY = AgentCredentials(
 
 @public
 async def login(request: web.Request) -> web.Response:
+    """A session token for a login and password."""
     body = await read_model(request, LoginRequest)
     address = request.remote or "-"
     limits = request.app[LOGIN_LIMITS]
@@ -48,6 +49,7 @@ async def login(request: web.Request) -> web.Response:
 
 @allow(*ANY_ROLE)
 async def logout(request: web.Request) -> web.Response:
+    """End every session of the caller (its tokens stop working, its sockets close)."""
     agent_id = principal(request).agent_id
     await revoke_sessions(request.app[PG_POOL], agent_id)
     await sessions_ended(request.app, agent_id)

@@ -15,6 +15,7 @@ _ACCOUNT = re.compile(r"^[0-9]{8,12}$")
 
 @allow(*ANY_ROLE)
 async def card_by_account(request: web.Request) -> web.Response:
+    """The consumer card of an account number."""
     number = request.match_info["number"]
     if not _ACCOUNT.match(number):
         raise ApiError("an account number has 8 to 12 digits")
@@ -26,6 +27,7 @@ async def card_by_account(request: web.Request) -> web.Response:
 
 @allow(*ANY_ROLE)
 async def cards_by_phone(request: web.Request) -> web.Response:
+    """The consumer cards of the accounts a phone number belongs to."""
     try:
         e164 = normalize_phone(request.match_info["phone"])
     except InvalidPhone as exc:

@@ -1,10 +1,11 @@
-"""The agent desktop page: the front-end that ``web/`` builds into ``web/dist`` (``npm run build``,
-run by ``scripts/bootstrap.sh``), served as it is.
+"""The agent desktop and the supervisor board: the front-end that ``web/`` builds into
+``web/dist`` (``npm run build``, run by ``scripts/bootstrap.sh``), served as it is.
 
-``index.html`` answers at ``/`` and ``/desk/`` and is never cached (a new build must reach the
-next page load); the files under ``assets/`` carry a content hash in their names, so browsers
-keep them for a year. All of it is public: the page holds no data, and everything it shows comes
-through the authenticated API and Socket.IO.
+``index.html`` answers at ``/`` and ``/desk/`` (the desk), ``/board/`` (the board: the same
+page, which picks the board by its path) and ``/campaigns/`` (the campaign console, likewise),
+and is never cached (a new build must reach the next page load); the files under ``assets/``
+carry a content hash in their names, so browsers keep them for a year. All of it is public: the
+page holds no data, and everything it shows comes through the authenticated API and Socket.IO.
 
 When the page was never built (a checkout without the set-up), ``/`` answers a 503 page saying
 how to build it, instead of a bare 404 or a crash.
@@ -87,6 +88,16 @@ async def desk_without_slash(request: web.Request) -> web.Response:
 
 
 @public
+async def board_without_slash(request: web.Request) -> web.Response:
+    raise web.HTTPPermanentRedirect("/board/")
+
+
+@public
+async def campaigns_without_slash(request: web.Request) -> web.Response:
+    raise web.HTTPPermanentRedirect("/campaigns/")
+
+
+@public
 async def asset(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     # One flat folder of hashed names: no slashes, no dot-files, nothing outside it.
@@ -103,4 +114,10 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", index)
     router.add_get("/desk", desk_without_slash)
     router.add_get("/desk/", index)
+    # The supervisor board: the same page, which opens the board for this path.
+    router.add_get("/board", board_without_slash)
+    router.add_get("/board/", index)
+    # The campaign console: the same page again, picked by its path.
+    router.add_get("/campaigns", campaigns_without_slash)
+    router.add_get("/campaigns/", index)
     router.add_get(ASSETS_PREFIX + "{name}", asset)

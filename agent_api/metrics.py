@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from agent_api.auth import STAFF, allow
-from agent_api.app_keys import METRICS
+from agent_api.app_keys import METRICS, TOKENS
+from agent_api.auth import authenticate, bearer_token, public
+from agent_api.openapi import documented
+from agent_api.prometheus import SCRAPE_ACCESS
 
 
 class HttpMetrics:
@@ -43,7 +45,15 @@ def make_metrics_middleware(metrics: HttpMetrics):
     return metrics_middleware
 
 
-@allow(*STAFF)
+@documented(roles=("admin",), security=("bearer", "scrapeToken"),
+            note="Also served without a token to an address in `CCS_HTTP__METRICS_ALLOW`.")
+@public  # the middleware lets it through: the scrape token and address are checked here
 async def metrics_handler(request: web.Request) -> web.Response:
+    """Prometheus metrics (text format): HTTP, queues, AMI, IVR, speech, Socket.IO."""
+    access = request.app[SCRAPE_ACCESS]
+    bearer = bearer_token(request.headers.get("Authorization"))
+    if not (access.by_token(bearer) or access.by_address(request.remote)):
+        caller = await authenticate(request, request.app[TOKENS])
+        caller.require("admin")
     body = generate_latest(request.app[METRICS])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

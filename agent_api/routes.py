@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent_api import http_agents, http_auth, http_card_lookup, http_static
+from agent_api import http_agents, http_auth, http_card_lookup, http_static, openapi
 from agent_api.health import health
 from agent_api.metrics import metrics_handler
 
@@ -12,6 +12,7 @@ from agent_api.metrics import metrics_handler
 def setup(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics_handler)
+    openapi.setup(app)  # GET /api/openapi.json
     app.router.add_post("/api/login", http_auth.login)
     app.router.add_post("/api/logout", http_auth.logout)
     app.router.add_get("/api/cards/account/{number}", http_card_lookup.card_by_account)

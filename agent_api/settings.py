@@ -1,6 +1,7 @@
+import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
 class HttpSettings(BaseModel):
@@ -10,6 +11,31 @@ class HttpSettings(BaseModel):
     web_dist: Path | None = Field(
         None, description="Folder of the built web pages (`npm run build` in `web/`). Unset: "
         "`web/dist` of the checkout.")
+    metrics_token: SecretStr | None = Field(
+        None, description="Token a Prometheus scraper sends (`Authorization: Bearer <token>`) "
+        "to read `/metrics` without a user session; at least 32 bytes. Unset: no scrape token.")
+    metrics_allow: list[str] = Field(
+        default_factory=list,
+        description="Client networks (CIDR, JSON list, e.g. [\"10.0.0.5/32\"]) that may read "
+        "`/metrics` without a token. Empty by default: behind a reverse proxy on the same host "
+        "every client would look like 127.0.0.1.")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("the metrics token must be at least 32 bytes")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a network (CIDR): {network!r}") from exc
+        return value
 
 
 class AuthSettings(BaseModel):

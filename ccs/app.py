@@ -33,11 +33,15 @@ from agent_api.http_static import WEB_DIST
 from agent_api.login_limits import LoginLimiter
 from agent_api.metrics import HttpMetrics, make_metrics_middleware
 from agent_api.passwords import PasswordHasher
+from agent_api.prometheus import SCRAPE_ACCESS, ScrapeAccess
+from campaigns.plugin import install as install_campaigns
 from ccs.app_settings_key import SETTINGS
 from ccs.components import bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, speech_ctx
+from ccs.live_metrics import LiveCollector
 from ccs.settings import Settings
 from features.agents.plugin import create_socket_server
 from features.agents.plugin import install as install_agents
+from features.supervisor.plugin import install as install_supervisor
 from features.leadership import LEADERSHIP, Leadership, leadership_ctx
 from state.cards import CardCache
 from state.db import create_pool
@@ -71,6 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TOKENS] = tokens
     app[METRICS] = registry
+    app[SCRAPE_ACCESS] = ScrapeAccess.from_settings(settings.http)
     app[HEALTH] = HealthRegistry()
     app[SESSION_ENDED] = []
     app.cleanup_ctx.extend([
@@ -88,6 +93,9 @@ def create_app(settings: Settings) -> web.Application:
     sio = create_socket_server(settings.agents, redis_url=settings.redis.url,
                                keys=RedisKeys.from_settings(settings.redis))
     install_agents(app, sio, settings.agents)
+    registry.register(LiveCollector(app, sio))  # read at each scrape: no polling
+    install_supervisor(app, sio, settings.supervisor)
+    install_campaigns(app, sio, settings.campaigns)
     # Last: the lease is taken once every feature has registered its leader work, and released
     # (that work stopped) before any feature's context tears down.
     app.cleanup_ctx.append(leadership_ctx)

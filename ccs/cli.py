@@ -12,6 +12,7 @@ import click
 from pydantic import SecretStr, ValidationError
 
 from ccs.localenv import LocalPostgres, LocalRedis, LocalServiceError
+from ccs.logs import configure_logging
 from ccs.settings import Settings
 
 log = logging.getLogger("ccs")
@@ -27,10 +28,7 @@ def _settings() -> Settings:
                 f"CCS_{'__'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
             )
         ) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

@@ -6,13 +6,16 @@ only module that reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent_api.settings import AuthSettings, HttpSettings
+from campaigns.settings import CampaignSettings
 from cti.settings import AmiSettings, SimulatorSettings
 from features.agents.settings import AgentsSettings
+from features.supervisor.settings import SupervisorSettings
 from ivr.settings import IvrSettings
 from speech.settings import SpeechSettings
 from state.settings import PostgresSettings, ReadingsSettings, RedisSettings
@@ -42,6 +45,9 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("INFO", description="Logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object a line (`json`: time, "
+        "level, logger, message) for a log collector.")
     local: LocalSettings = LocalSettings()
     postgres: PostgresSettings = PostgresSettings()
     redis: RedisSettings = RedisSettings()
@@ -53,6 +59,8 @@ class Settings(BaseSettings):
     ivr: IvrSettings = IvrSettings()
     readings: ReadingsSettings = ReadingsSettings()
     agents: AgentsSettings = AgentsSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
+    campaigns: CampaignSettings = CampaignSettings()
     demo: DemoSettings = DemoSettings()
 
 

@@ -109,8 +109,11 @@ class CtiService:
     def __init__(self, settings: AmiSettings, publish: Callable[[DomainEvent], None], *,
                  host: str | None = None, port: int | None = None,
                  intended: IntendedMembership | None = None,
-                 is_leader: Callable[[], bool] | None = None) -> None:
-        self.tracker = Tracker(publish)
+                 is_leader: Callable[[], bool] | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        # ``clock``: the tracker's wall clock (waits are read against it); tests driving a
+        # time-compressed simulator pass its clock (``sim.clock.now``).
+        self.tracker = Tracker(publish, clock=clock) if clock is not None else Tracker(publish)
         self.intended = intended or IntendedMembership()
         self.connection = AmiConnection(settings, on_event=self._on_event, on_resync=self._on_resync,
                                         on_link_lost=self.tracker.on_link_lost, host=host, port=port)

@@ -24,6 +24,20 @@ class SnapshotChannel:
     bridge: str = ""
     application: str = ""
     seconds: float = 0.0
+    app_data: str = ""  # ApplicationData (CoreShowChannel) / Data (Status): Queue()'s arguments
+    context: str = ""
+    exten: str = ""
+
+
+def _duration(value: object) -> float:
+    """CoreShowChannel's ``Duration: HH:MM:SS`` as seconds (0 when absent or garbled)."""
+    if not isinstance(value, str):
+        return 0.0
+    parts = value.split(":")
+    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+        return 0.0
+    h, m, s = (int(p) for p in parts)
+    return float(h * 3600 + m * 60 + s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +112,17 @@ class PbxSnapshot:
                 read_vars(m.get("ChanVariable"), vars_)
                 old = chans.get(uid)
                 bridge = m.get("BridgeId") or m.get("BridgeID") or (old.bridge if old else "")
+                seconds = float(to_int(m.get("Seconds"))) if "Seconds" in m else _duration(
+                    m.get("Duration"))
+                data = m.get("ApplicationData", m.get("Data"))
                 chans[uid] = SnapshotChannel(
                     uid, chan, linked if isinstance(linked, str) and linked else uid,
                     str(m.get("ChannelStateDesc", "")), clean_number(m.get("CallerIDNum")),
                     clean_number(m.get("CallerIDName")), tuple(sorted(vars_.items())),
-                    str(bridge), str(m.get("Application", "")), float(to_int(m.get("Seconds"))))
+                    str(bridge), str(m.get("Application", "")),
+                    seconds or (old.seconds if old else 0.0),
+                    str(data) if isinstance(data, str) else (old.app_data if old else ""),
+                    str(m.get("Context", "")), str(m.get("Exten", "")))
             elif event in ("CoreShowChannelsComplete", "StatusComplete"):
                 has_channels = True
         return cls(queues, tuple(members.values()), tuple(entries), chans, has_channels,

@@ -58,3 +58,26 @@ class SocketSessions:
 
 
 SOCKET_SESSIONS: web.AppKey[SocketSessions] = web.AppKey("socket_sessions", SocketSessions)
+
+
+async def socket_opened(namespace: socketio.AsyncNamespace, sessions: SocketSessions | None,
+                        user_id: int, sid: str, room: str) -> None:
+    """An accepted socket: its user kept in its Socket.IO session (``user_id``), the room it
+    joins, and recorded in `sessions` (when there are any) so that ending the user's sessions
+    closes it."""
+    await namespace.save_session(sid, {"user_id": user_id})
+    await namespace.enter_room(sid, room)
+    if sessions is not None:
+        await sessions.opened(user_id, namespace.namespace, sid)
+
+
+async def socket_closed(namespace: socketio.AsyncNamespace, sessions: SocketSessions | None,
+                        sid: str) -> None:
+    """The socket went: forgotten in `sessions`, unless it was refused at connect."""
+    if sessions is None:
+        return
+    try:
+        session = await namespace.get_session(sid)
+    except KeyError:  # refused at connect: never recorded
+        return
+    await sessions.closed(session["user_id"], namespace.namespace, sid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,6 +50,9 @@ class IvrApplication:
         self.deps = deps
         self.audio = audio
         self.engine = engine
+        # Read by /metrics at scrape time: calls in the IVR now, and how the others ended.
+        self.in_progress = 0
+        self.outcomes: Counter[str] = Counter()
         s = deps.settings
         self.audio_address = audio_address or (
             f"{s.audiosocket_advertise or s.audiosocket_host}:{s.audiosocket_port}"
@@ -78,6 +82,7 @@ class IvrApplication:
             connect_timeout=s.audiosocket_connect_timeout, dtmf_timeout_ms=s.dtmf_timeout_ms,
             speech_lang=s.speech_language,
         )
+        self.in_progress += 1
         try:
             await agi.answer()  # the dialplan answers too; a second ANSWER is a no-op
             await run_call(dialog, self.deps)
@@ -99,6 +104,8 @@ class IvrApplication:
                 await agi.set_variable("CCS_QUEUE", s.default_queue)
             raise
         finally:
+            self.in_progress -= 1
+            self.outcomes[ctx.outcome] += 1
             end = asyncio.ensure_future(record_ivr_end(
                 self.deps.db, ctx.call_id, account_id=ctx.account.id if ctx.account else None,
                 queue=ctx.queue, outcome=ctx.outcome, ended_at=self.deps.clock(), ivr=ctx.to_json()))

@@ -16,6 +16,7 @@ The cache is an optimisation: when Redis is down, cards come from PostgreSQL.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -189,6 +190,7 @@ class CardCache:
         self._keys = keys or RedisKeys()
         self._ttl = ttl
         self._down = False
+        self._writes: set[asyncio.Task[None]] = set()  # write-behind puts still under way
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: RedisSettings) -> CardCache:
@@ -262,23 +264,36 @@ class CardCache:
             self._down = False
         return found
 
-    async def _keep(self, cards: list[ConsumerCard]) -> None:
+    async def _keep(self, cards: list[ConsumerCard], write_behind: bool = False) -> None:
+        if write_behind and cards:
+            # The caller (the screen pop) has the card: it must not wait for Redis to store it.
+            task = asyncio.create_task(self._keep(cards), name="card-cache-write")
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+            return
         try:
             await self.put_many(cards)
         except _REDIS_DOWN:
             pass  # already said by _cached; the card is served all the same
 
-    async def card_by_account(self, conn: Queryable, number: str) -> ConsumerCard | None:
-        """Cache first, then PostgreSQL (the result is cached)."""
+    async def flushed(self) -> None:
+        """Wait for the write-behind puts under way (tests, shutdown)."""
+        while self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+
+    async def card_by_account(self, conn: Queryable, number: str, *,
+                              write_behind: bool = False) -> ConsumerCard | None:
+        """Cache first, then PostgreSQL (the result is cached; with ``write_behind`` the card
+        is returned before that write is done)."""
         if (card := (await self._cached([number])).get(number)) is not None:
             return card
         card = await card_by_account(conn, number)
         if card is not None:
-            await self._keep([card])
+            await self._keep([card], write_behind)
         return card
 
     async def cards_by_phone(
-        self, conn: Queryable, e164: str, limit: int = 10
+        self, conn: Queryable, e164: str, limit: int = 10, *, write_behind: bool = False
     ) -> list[ConsumerCard]:
         """Accounts of the phone from PostgreSQL (a small index lookup), cards from the cache,
         the missing ones built in one statement."""
@@ -287,7 +302,7 @@ class CardCache:
         missing = [n for n in numbers if n not in cached]
         if missing:
             built = await cards_by_accounts(conn, missing)
-            await self._keep(built)
+            await self._keep(built, write_behind)
             cached.update((c.account.number, c) for c in built)
         return [cached[n] for n in numbers if n in cached]
 

@@ -37,6 +37,9 @@ class CallOffered(DomainEvent):
     caller_number: str = ""
     caller_name: str = ""
     vars: dict[str, str] = Field(default_factory=dict)
+    rebuilt: bool = Field(False, description="Emitted by a resync for a call the tracker "
+                          "rebuilt from the PBX's status lists (it did not see it begin): a "
+                          "consumer that already knows the call must not count it again.")
 
 
 class AgentRinging(DomainEvent):
@@ -71,6 +74,12 @@ class CallAnswered(DomainEvent):
     channel: str
     hold_time: float
     ring_time: float
+    rebuilt: bool = Field(False, description="Emitted by a resync: the PBX's lists show this "
+                          "call talking and the tracker had not seen it answered (a cold start "
+                          "of this server, or the answer came while the link was down). "
+                          "hold_time/ring_time are 0 (unknown: the AgentCompleted carries the "
+                          "PBX's HoldTime) and ts is estimated from the member channel's age. A "
+                          "consumer that already saw the answer must not count it again.")
 
 
 class AgentCompleted(DomainEvent):
@@ -90,14 +99,19 @@ class CallEnded(DomainEvent):
 
     kind: Literal["call_ended"] = "call_ended"
     linkedid: str
-    reason: str = Field(description="caller | agent | transfer | abandoned | hangup | lost")
+    reason: str = Field(description="caller | agent | transfer | abandoned | timeout | hangup "
+                        "| lost")
     talk_time: float = 0.0
     queue: str = ""
     interface: str = ""
 
 
 class CallAbandoned(DomainEvent):
-    """QueueCallerAbandon: caller gave up, or Queue() timed out (Asterisk reports both alike)."""
+    """The caller hung up (or was hung up) while waiting in the queue.
+
+    Asterisk sends QueueCallerAbandon for a Queue() timeout and a Redirect of a waiting caller
+    too; the tracker tells them apart (see CallerLeftQueue.reason) and emits this only for a
+    real abandon."""
 
     kind: Literal["call_abandoned"] = "call_abandoned"
     queue: str
@@ -112,6 +126,11 @@ class CallerLeftQueue(DomainEvent):
     queue: str
     linkedid: str
     channel: str
+    reason: str = Field("", description="'' (answered; hung up: see CallAbandoned; or gone "
+                        "while the link was down) | timeout (Queue()'s timeout) | redirect "
+                        "(moved elsewhere by an AMI Redirect, see CallTransferred) | exit "
+                        "(reserved: a key press or leavewhenempty; app_queue sends no "
+                        "QueueCallerAbandon for those, so they show as '')")
 
 
 class CallTransferred(DomainEvent):

@@ -210,3 +210,45 @@ def test_when_the_database_has_no_schema_then_serve_says_to_migrate_and_stops_it
         subprocess.run([sys.executable, "-m", "ccs", "local", "stop"], cwd=ROOT, env=env,
                        capture_output=True, timeout=120)
         subprocess.run(["rm", "-rf", str(data_dir)], check=False)
+
+
+JSON_LOG_PROBE = """
+import logging
+from agent_api.access_log import redact_aiohttp_logs
+from ccs.cli import _settings
+
+_settings()
+redact_aiohttp_logs()
+logging.getLogger("ccs.probe").warning("%d calls waiting", 3)
+try:
+    raise ValueError("GET /api/cards/phone/+79161234567 HTTP/1.1")
+except ValueError:
+    logging.getLogger("aiohttp.server").exception("Error handling request")
+"""
+
+
+def test_when_the_log_format_is_json_then_each_line_is_an_object_without_consumer_data():
+    import json
+
+    env = {**os.environ, "CCS_LOG_FORMAT": "json", "CCS_LOG_LEVEL": "INFO"}
+    result = subprocess.run([sys.executable, "-c", JSON_LOG_PROBE], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(r["level"], r["logger"], r["message"]) for r in lines] == [
+        ("WARNING", "ccs.probe", "3 calls waiting"),
+        ("ERROR", "aiohttp.server", "Error handling request: ValueError (details withheld)"),
+    ]
+    assert all(r["time"].endswith("+00:00") for r in lines)  # ISO 8601, UTC
+    assert "+79161234567" not in result.stderr
+
+    text = subprocess.run([sys.executable, "-c", JSON_LOG_PROBE], cwd=ROOT,
+                          env={**env, "CCS_LOG_FORMAT": "text"}, capture_output=True, text=True,
+                          timeout=60)
+    assert " WARNING ccs.probe: 3 calls waiting" in text.stderr.splitlines()[0]
+
+
+def test_when_the_log_format_is_unknown_then_the_command_says_so(ccs):
+    result = ccs("migrate", CCS_LOG_FORMAT="xml")
+    assert result.returncode == 1
+    assert "CCS_LOG_FORMAT" in result.stderr and "Traceback" not in result.stderr

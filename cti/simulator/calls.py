@@ -55,9 +55,17 @@ def hangup_request(pbx: Pbx, channel: Channel, cause: int, soft: bool = False) -
 def hangup(pbx: Pbx, channel: Channel, cause: int) -> None:
     if pbx.factory.find(channel.name) is None:
         return
+    flush_late(channel)
     pbx.factory.remove(channel)
     pbx.emit("Hangup", "call,all", [*channel.snapshot(), ("Cause", str(cause)),
                                     ("Cause-txt", CAUSES.get(cause, "Unknown"))])
+
+
+def flush_late(channel: Channel) -> None:
+    """The events app_queue kept for this channel's hang-up (see Channel.on_hangup)."""
+    pending, channel.on_hangup = channel.on_hangup, []
+    for emit_late in pending:
+        emit_late()
 
 
 def dial(pbx: Pbx, name: str, caller: Channel | None, dest: Channel, extra: list) -> None:
@@ -119,6 +127,9 @@ async def visit_queue(pbx: Pbx, queue: Queue, one: Channel, caller: Channel, gon
                       timeout_at: float) -> None:
     """A caller (the ;2 half running Queue()) waits, members ring, someone answers or not."""
     joined = pbx.clock.now()
+    patience = getattr(caller.script, "abandon_after", None)
+    if patience is not None:  # a scripted caller's patience counts from the join
+        gone_at = joined + patience
     queue.callers.append(Waiting(caller.name, caller.uniqueid, caller.cid_num, caller.cid_name, joined))
     original = len(queue.callers)
     caller.application, caller.app_data = "Queue", f"{queue.name},,,,{int(timeout_at - joined) if not math.isinf(timeout_at) else ''}"
@@ -126,11 +137,16 @@ async def visit_queue(pbx: Pbx, queue: Queue, one: Channel, caller: Channel, gon
     caller_queue_event(pbx, "QueueCallerJoin", caller, queue,
                        [("Position", str(original)), ("Count", str(original))])
     pbx.emit("MusicOnHoldStart", "call,all", [*caller.snapshot(), ("Class", "default")])
-    hung = (one.hangup, caller.hangup)
+    # A Redirect moves the caller out of Queue() as a hang-up would, minus the HangupRequest.
+    hung = (one.hangup, caller.hangup, caller.redirected)
     while True:
         rings: list[Ring] = []
         if queue.position_of(caller.name) and pbx.clock.now() < min(gone_at, timeout_at):
-            rings = [Ring(pbx, caller, queue, m) for m in queue.choose(pbx.available(queue))]
+            free = pbx.available(queue)
+            only = getattr(caller.script, "agent", None)  # a scripted caller's own member
+            if only:
+                free = [m for m in free if m.interface == only]
+            rings = [Ring(pbx, caller, queue, m) for m in queue.choose(free)]
         if not rings:
             poll = pbx.clock.now() + max(queue.config.retry / 2, 0.2)
             interrupted = await wait_any(pbx, min(poll, gone_at, timeout_at), *hung)
@@ -138,10 +154,9 @@ async def visit_queue(pbx: Pbx, queue: Queue, one: Channel, caller: Channel, gon
                 _leave_unanswered(pbx, queue, one, caller, [], joined, original, gone_at)
                 return
             continue
+        answers = [(at, r) for r in rings
+                   if (at := _answer_at(pbx, caller, r, joined)) < r.started + queue.config.timeout]
         start = rings[0].started
-        answers = [(start + after, r) for r in rings
-                   if (after := pbx.behaviour(r.member.interface).answer_after) is not None
-                   and after < queue.config.timeout]
         first = min(answers, key=lambda a: a[0], default=(math.inf, None))
         ring_out = start + queue.config.timeout
         interrupted = await wait_any(pbx, min(first[0], ring_out, gone_at, timeout_at), *hung)
@@ -167,9 +182,20 @@ async def visit_queue(pbx: Pbx, queue: Queue, one: Channel, caller: Channel, gon
             return
 
 
+def _answer_at(pbx: Pbx, caller: Channel, ring: Ring, joined: float) -> float:
+    """When the ringing member answers: a scripted caller's own wait (scenario.CallScript),
+    else the member's behaviour counted from the ring."""
+    wait = getattr(caller.script, "answer_wait", ...)
+    if wait is not ...:
+        return math.inf if wait is None else max(ring.started, joined + wait)
+    after = pbx.behaviour(ring.member.interface).answer_after
+    return math.inf if after is None else ring.started + after
+
+
 def _leave_unanswered(pbx: Pbx, queue: Queue, one: Channel, caller: Channel, rings: list[Ring],
                       joined: float, original: int, gone_at: float) -> None:
-    """Caller hung up, or Queue()'s timeout expired: both are reported as an abandon."""
+    """Caller hung up, Queue()'s timeout expired, or a Redirect moved the caller: app_queue
+    reports each as an abandon; only a hang-up has a HangupRequest first (recordings 03, 08)."""
     caller_left = one.hangup.is_set() or caller.hangup.is_set() or pbx.clock.now() >= gone_at
     if caller_left:
         hangup_request(pbx, caller, 0)
@@ -224,17 +250,29 @@ async def _connect(pbx: Pbx, queue: Queue, one: Channel, caller: Channel, ring: 
     for count, ch in enumerate((ring.one, caller), start=1):
         ch.bridge_id = bridge
         pbx.emit("BridgeEnter", "call,all", [*_bridge(bridge, count), *ch.snapshot()])
-    talk = member_talk(pbx, member)
+    script = caller.script
+    talk = getattr(script, "talk", None) if script is not None else member_talk(pbx, member)
     agent_end = now + talk if talk is not None else math.inf
-    await wait_any(pbx, min(agent_end, gone_at), one.hangup, caller.hangup, ring.one.hangup,
-                   ring.two.hangup)
+    transfer = getattr(script, "transfer_to", None)
+    transfer_at = now + getattr(script, "transfer_after", 0.0) if transfer else math.inf
+    await wait_any(pbx, min(agent_end, gone_at, transfer_at), one.hangup, caller.hangup,
+                   ring.one.hangup, ring.two.hangup, caller.redirected)
     end = pbx.clock.now()
+    alive = not any(e.is_set() for e in (one.hangup, caller.hangup, ring.one.hangup,
+                                         ring.two.hangup)) and end < gone_at
+    if alive and transfer and end >= transfer_at and not caller.redirected.is_set():
+        exten, _, context = transfer.partition("@")
+        redirect(caller, context, exten)  # the agent's desktop sends the AMI Redirect
+    if alive and caller.redirected.is_set():
+        _redirected_away(pbx, queue, caller, ring, bridge, hold, now)
+        return
     caller_ended = (one.hangup.is_set() or caller.hangup.is_set() or end >= gone_at) \
         and not (ring.one.hangup.is_set() or ring.two.hangup.is_set())
     complete = [("HoldTime", str(int(hold))), ("TalkTime", str(int(end - now)))]
     if caller_ended:
         hangup_request(pbx, caller, 0)
         agent_event(pbx, "AgentComplete", caller, ring.one, queue, member, [*complete, ("Reason", "caller")])
+        flush_late(caller)  # a member redirected away from earlier: right after (recording 09)
         hangup(pbx, one, 0)
         pbx.emit("BridgeLeave", "call,all", [*_bridge(bridge, 1), *caller.snapshot()])
         hangup_request(pbx, caller, 16, soft=True)
@@ -261,6 +299,65 @@ async def _connect(pbx: Pbx, queue: Queue, one: Channel, caller: Channel, ring: 
     queue.completed += 1
     queue.holdtime += hold
     queue.talktime += end - now
+
+
+def _redirected_away(pbx: Pbx, queue: Queue, caller: Channel, ring: Ring, bridge: str,
+                     hold: float, connected: float) -> None:
+    """A Redirect took the caller out of the bridge (recording 09): both leave it, the member's
+    channel hangs up, and app_queue sends the member's AgentComplete (no Dest* fields, talk time
+    up to then, Reason caller) only when the caller finally hangs up."""
+    member = ring.member
+    pbx.emit("BridgeLeave", "call,all", [*_bridge(bridge, 1), *caller.snapshot()])
+    caller.bridge_id = ""
+    pbx.emit("BridgeLeave", "call,all", [*_bridge(bridge, 0), *ring.one.snapshot()])
+    hangup_request(pbx, ring.two, 16)
+    _bridge_event(pbx, "BridgeDestroy", bridge, 0)
+    hangup(pbx, ring.one, 16)
+    _close_member(pbx, queue, member, pbx.clock.now(), ring)
+
+    def complete() -> None:
+        talked = pbx.clock.now() - connected
+        agent_event(pbx, "AgentComplete", caller, None, queue, member, [
+            ("HoldTime", str(int(hold))), ("TalkTime", str(int(talked))), ("Reason", "caller")])
+        queue.completed += 1
+        queue.holdtime += hold
+        queue.talktime += talked
+
+    caller.on_hangup.append(complete)
+
+
+def redirect(channel: Channel, context: str, exten: str) -> None:
+    """Asterisk's ast_async_goto: the channel's place changes at once, then it leaves what it
+    was doing (a queue caller's flow runs the target: see after_queue)."""
+    channel.context, channel.exten, channel.priority = context, exten, 1
+    channel.redirect_to = (context, exten)
+    if channel.script is None and channel.application != "Queue":
+        channel.hangup.set()  # no flow here follows a Redirect: it only leaves
+    channel.redirected.set()
+
+
+async def after_queue(pbx: Pbx, one: Channel, two: Channel, gone_at: float) -> None:
+    """The caller's dialplan once Queue() returned without a hang-up: a Redirect's target (a
+    queue, or an extension that plays and hangs up), or after a Queue() timeout the project's
+    dialplan (Playback, Hangup) until the caller hangs up."""
+    while pbx.factory.find(two.name) is not None:
+        target, two.redirect_to = two.redirect_to, None
+        two.redirected.clear()
+        queue = pbx.queues.get(target[1]) if target is not None else None
+        if queue is not None:
+            await visit_queue(pbx, queue, one, two, gone_at, math.inf)
+            continue
+        until = gone_at
+        if target is not None:
+            two.application, two.app_data = "Playback", "ccs/ru/survey-thanks"
+            until = min(gone_at, pbx.clock.now() + pbx.config.extension_seconds)
+        await wait_any(pbx, until, one.hangup, two.hangup, two.redirected)
+        if two.redirected.is_set() and not (one.hangup.is_set() or two.hangup.is_set()):
+            continue
+        hangup_request(pbx, two, 16)
+        hangup(pbx, two, 16)
+        hangup(pbx, one, 16)
+        return
 
 
 def _close_member(pbx: Pbx, queue: Queue, member: Member, end: float, ring: Ring) -> None:

@@ -47,7 +47,12 @@ class Channel:
     variables: dict[str, str] = field(default_factory=dict)
     hangup: asyncio.Event = field(default_factory=asyncio.Event)
     hangup_cause: int = 16
-    redirect_to: tuple[str, str] | None = None
+    redirect_to: tuple[str, str] | None = None  # (context, exten) of the last AMI Redirect
+    redirected: asyncio.Event = field(default_factory=asyncio.Event)
+    # Events app_queue sends only when this channel hangs up (the AgentComplete of a member
+    # the caller was redirected away from: recording 09); calls.hangup emits them first.
+    on_hangup: list = field(default_factory=list)
+    script: object = None  # scenario.CallScript of a scripted caller (see scenario.py)
 
     def snapshot(self, prefix: str = "") -> Fields:
         fields: Fields = [
@@ -68,6 +73,8 @@ class Channel:
         ]
         fields += [(f"{prefix}ChanVariable", f"{var}={self.variables.get(var, '')}")
                    for var in CHANNEL_VARS]
+        if "CCS_ATTEMPT" in self.variables:  # robocalls (manager.conf channelvars lists it too)
+            fields.append((f"{prefix}ChanVariable", f"CCS_ATTEMPT={self.variables['CCS_ATTEMPT']}"))
         return fields
 
 

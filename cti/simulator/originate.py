@@ -12,11 +12,13 @@ import math
 import re
 
 from cti.simulator import wire
-from cti.simulator.calls import (dial, hangup, hangup_request, local_bridge, new_channel,
-                                 new_state, visit_queue, wait_any)
+from cti.simulator.calls import (after_queue, dial, hangup, hangup_request, local_bridge,
+                                 new_channel, new_state, redirect, visit_queue, wait_any)
 from cti.simulator.channels import CHANNEL_VARS, Channel
 from cti.simulator.clicktocall import agent_first, is_member_interface
 from cti.simulator.pbx import Action, Pbx, Reply
+from cti.simulator.spy import SPY_CONTEXT, spy
+from cti.simulator.robocall import CALLEE_CONTEXT, ring, robocall
 
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 FAILURE_REASON = {"busy": (5, 17, "BUSY", 7), "congestion": (8, 34, "CONGESTION", 7)}
@@ -60,6 +62,10 @@ async def _run(pbx: Pbx, action: Action, aid: str | None, exten: str, context: s
                sync_reply: Reply | None) -> None:
     cid_num, cid_name = parse_callerid(wire.first(action, "CallerID"))
     variables = _variables(action)
+    if wire.first(action, "Context") == SPY_CONTEXT:  # listen / whisper / barge: spy.py
+        await spy(pbx, action, aid, wire.first(action, "Exten"), variables, sync_reply,
+                  _respond_success, _respond_failure)
+        return
     if is_member_interface(pbx, wire.first(action, "Channel")):  # click-to-call
         await agent_first(pbx, action, aid, exten, context, sync_reply, _respond_success,
                           _respond_failure, variables)
@@ -71,6 +77,10 @@ async def _run(pbx: Pbx, action: Action, aid: str | None, exten: str, context: s
     for ch in (one, two):
         ch.cid_num = ch.conn_num = cid_num
         ch.cid_name = ch.conn_name = cid_name
+    if context == CALLEE_CONTEXT:  # robocall campaigns: robocall.py
+        await robocall(pbx, action, aid, one, two, exten, variables, sync_reply,
+                       _respond_success, _respond_failure)
+        return
     known = context == "ccs-in" and exten in pbx.queues
     callee = pbx.config.callees.get(exten, pbx.config.default_callee)
     if (context == "ccs-in" and not known) or (context == "ccs-callee" and callee.outcome == "nosuchexten") \
@@ -144,11 +154,7 @@ async def run_caller(pbx: Pbx, queue_name: str, one: Channel, two: Channel, pati
     joined = pbx.clock.now()
     timeout_at = joined + qtimeout if qtimeout > 0 else math.inf
     await visit_queue(pbx, queue, one, two, gone_at, timeout_at)
-    if pbx.factory.find(two.name) is not None:  # Queue() timed out: the dialplan hangs up.
-        await wait_any(pbx, gone_at, one.hangup, two.hangup)
-        hangup_request(pbx, two, 16)
-        hangup(pbx, two, 16)
-        hangup(pbx, one, 16)
+    await after_queue(pbx, one, two, gone_at)
 
 
 async def inbound_call(pbx: Pbx, queue_name: str, cid_num: str, cid_name: str, *, patience: float,
@@ -178,22 +184,10 @@ async def _callee(pbx: Pbx, action: Action, aid: str | None, one: Channel, two: 
         hangup(pbx, one, 0)
         hangup(pbx, two, cause)
         return
-    new_state(pbx, one, 5)
-    dial(pbx, "DialState", None, one, [("DialStatus", "RINGING")])
-    timeout = float(wire.first(action, "Timeout") or "30000") / 1000
-    answer_at = pbx.clock.now() + (callee.answer_after if callee.outcome == "answer" else math.inf)
-    deadline = min(answer_at, pbx.clock.now() + timeout)
-    await wait_any(pbx, deadline, one.hangup, two.hangup)
-    if pbx.clock.now() < answer_at:
-        hangup_request(pbx, two, 19)
-        _respond_failure(pbx, action, aid, 3, sync_reply)
-        hangup_request(pbx, two, 16, soft=True)
-        hangup(pbx, two, 19)
-        hangup(pbx, one, 19)
+    if not await ring(pbx, action, aid, one, two,
+                      callee.answer_after if callee.outcome == "answer" else math.inf,
+                      sync_reply, _respond_failure):
         return
-    new_state(pbx, two, 6)
-    new_state(pbx, one, 6)
-    dial(pbx, "DialEnd", None, one, [("DialStatus", "ANSWER")])
     one.context, one.exten, one.priority = wire.first(action, "Context"), wire.first(action, "Exten"), 3
     _respond_success(pbx, action, aid, one, sync_reply)
     if await wait_any(pbx, pbx.clock.now() + callee.listen, one.hangup, two.hangup):
@@ -221,12 +215,13 @@ def hangup_action(pbx: Pbx, action: Action, reply: Reply) -> None:
 
 
 def redirect_action(pbx: Pbx, action: Action, reply: Reply) -> None:
-    """Only the hang-up half of a Redirect is modelled: the channel leaves what it was doing."""
+    """AMI Redirect: the channel is moved at once (its next events already name the new place,
+    recording 09) and leaves what it was doing; a queue caller then runs the target (calls.py).
+    Channels that run no call flow of their own here only leave what they were doing."""
     aid = wire.first(action, "ActionID") or None
     channel = pbx.factory.find(wire.first(action, "Channel"))
     if channel is None:
         reply(wire.response(aid, "Channel specified does not exist", "Error"))
         return
-    channel.redirect_to = (wire.first(action, "Context"), wire.first(action, "Exten"))
     reply(wire.response(aid, "Redirect successful"))
-    channel.hangup.set()
+    redirect(channel, wire.first(action, "Context"), wire.first(action, "Exten"))

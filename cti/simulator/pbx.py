@@ -40,6 +40,9 @@ class PbxConfig(BaseModel):
         None, description="Phones played for members added by QueueAdd, times drawn per call "
         "(the demo's agents); None: `default_agent` (the recorded configuration).")
     ivr_seconds: float = Field(0.9, description="IVR time between answer and QueueCallerJoin.")
+    extension_seconds: float = Field(
+        3.0, description="Seconds a dialplan extension that is not a queue (a Redirect's target, "
+        "e.g. dialplans' ccs-xfer survey: Answer, Playback, Hangup) runs before it hangs up.")
 
 
 class Listener(Protocol):
@@ -57,6 +60,7 @@ class Pbx:
         self.busy: dict[str, str] = {}  # interface -> "ringing" | "incall"
         self.custom_state: dict[str, int] = {}
         self.originates: list[Action] = []
+        self.astdb: dict[str, str] = {}  # family/key -> value (robocall.py: DBGet, DBDelTree)
         self.bridge_seq = 0
         now = int(self.started)
         for qc in config.queues:

@@ -1,5 +1,6 @@
 """Scenario driver: callers arriving at a rate into one queue of N agents (benchmarks), or into
-several queues whose agents log in from the desktop (the demo)."""
+several queues whose agents log in from the desktop (the demo), or a script of calls whose
+waits, talks and transfers are given (tests that work their figures out by hand: `play`)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from cti.simulator.originate import inbound_call
+from cti.simulator.calls import new_channel, new_state, local_bridge
+from cti.simulator.originate import inbound_call, run_caller
 from cti.simulator.pbx import Pbx, PbxConfig
 from cti.simulator.agent_phones import PhoneBehaviour
 from cti.simulator.queues import AgentBehaviour, MemberConfig, QueueConfig
@@ -63,6 +65,66 @@ def pick_queue(pbx: Pbx, s: ScenarioSettings, rng: random.Random) -> str:
         return s.queue
     staffed = [name for name in s.queues if (q := pbx.queues.get(name)) is not None and q.members]
     return rng.choice(staffed or s.queues)
+
+
+class CallScript(BaseModel):
+    """One scripted caller. Times are PBX seconds (the simulator's clock: `time_scale` makes
+    them run faster than the wall clock); the wait counts from QueueCallerJoin."""
+
+    number: str = Field(description="Caller id number (made up: never a real consumer's).")
+    name: str = "Caller"
+    queue: str = "support"
+    at: float = Field(0.0, description="When the call comes in, after `play` starts (the IVR "
+                      "answers then; QueueCallerJoin follows PbxConfig.ivr_seconds later).")
+    answer_wait: float | None = Field(
+        ..., description="Seconds in the queue before a member answers (a free member rings "
+        "from the join and answers at this time; keep it below the queue's ring timeout); "
+        "None: nobody answers.")
+    abandon_after: float | None = Field(
+        None, description="Seconds in the queue after which the caller hangs up unanswered "
+        "(QueueCallerAbandon after a HangupRequest).")
+    qtimeout: float = Field(0.0, description="Queue()'s timeout, 0: none. An unanswered caller "
+                            "then times out (no HangupRequest) and hangs up abandon_after later.")
+    talk: float | None = Field(10.0, description="Seconds of talk before the member hangs up "
+                               "(None: the caller hangs up at abandon_after from the join).")
+    transfer_to: str | None = Field(
+        None, description="exten@context the member redirects the caller to (AMI Redirect, as "
+        "Asterisk does it) `transfer_after` seconds into the talk, e.g. 'survey@ccs-xfer' (plays "
+        "PbxConfig.extension_seconds, then hangs up) or '<queue>@ccs-queues' (joins that queue).")
+    transfer_after: float = 0.0
+    agent: str | None = Field(None, description="Member interface that takes this call (only "
+                              "it rings; the caller waits while it is busy); None: any free.")
+    account: str = ""
+    intent: str = ""
+
+
+async def scripted_call(sim: Simulator, script: CallScript) -> None:
+    """One scripted caller, the same events as `inbound_call` (Local pair, IVR, Queue())."""
+    pbx = sim.pbx
+    one, two = pbx.factory.local_pair(script.queue, "ccs-in")
+    two.script = script
+    new_channel(pbx, one)
+    new_channel(pbx, two)
+    for ch in (one, two):
+        ch.cid_num = ch.conn_num = script.number
+        ch.cid_name = ch.conn_name = script.name
+    local_bridge(pbx, one, two)
+    new_state(pbx, two, 6)
+    new_state(pbx, one, 6)
+    patience = (pbx.config.ivr_seconds + script.abandon_after
+                if script.abandon_after is not None else float("inf"))
+    await run_caller(pbx, script.queue, one, two, patience, script.qtimeout, script.account,
+                     script.intent)
+
+
+async def play(sim: Simulator, calls: Sequence[CallScript]) -> None:
+    """Start each call at its `at` (PBX seconds from now) and wait until all have ended."""
+    start = sim.clock.now()
+    tasks = []
+    for script in sorted(calls, key=lambda c: c.at):
+        await sim.clock.sleep(start + script.at - sim.clock.now())
+        tasks.append(sim.spawn(scripted_call(sim, script)))
+    await asyncio.gather(*tasks)
 
 
 @dataclass

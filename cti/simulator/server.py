@@ -14,6 +14,7 @@ from cti.simulator import wire
 from cti.simulator.channels import Clock
 from cti.simulator.originate import hangup_action, originate, redirect_action
 from cti.simulator.pbx import Action, Pbx, PbxConfig
+from cti.simulator.robocall import db_del_tree, db_get
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ _LIST_AND_MEMBER_ACTIONS: dict[str, Callable[[Pbx, Action, Callable[[bytes], Non
     "queuestatus": Pbx.queue_status, "queuesummary": Pbx.queue_summary,
     "coreshowchannels": Pbx.core_show_channels, "status": Pbx.status,
     "hangup": hangup_action, "redirect": redirect_action,
+    "dbget": db_get, "dbdeltree": db_del_tree,
 }
 
 

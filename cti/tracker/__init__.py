@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Union
 
 from cti.amitext import ami_float
-from state.events import DomainEvent, MemberState
+from state.events import DomainEvent, MemberState, MemberStateChanged
 
 from . import channels, members, pbx_events, queues
 from .model import (
@@ -37,6 +37,8 @@ HANDLERS: dict[str, Handler] = {
     "BridgeEnter": channels.on_bridge_enter,
     "BridgeLeave": channels.on_bridge_leave,
     "Hangup": channels.on_hangup,
+    "HangupRequest": channels.on_hangup_request,
+    "SoftHangupRequest": channels.on_hangup_request,
     "VarSet": channels.on_varset,
     "BlindTransfer": channels.on_blind_transfer,
     "AttendedTransfer": channels.on_attended_transfer,
@@ -86,6 +88,9 @@ class Tracker:
         self.rejected = 0
         self.late_events = 0
         self._last_ts = 0.0
+        # True once any HangupRequest/SoftHangupRequest came: without them (an eventfilter, a
+        # reduced capture) a hang-up cannot be told from a Queue() timeout.
+        self.sees_hangup_requests = False
 
     # --- input ----------------------------------------------------------------------------
     def apply(self, message: Message) -> None:
@@ -172,12 +177,21 @@ class Tracker:
         member = q.members.get(seg.interface) if q else None
         if member is not None and member.talking_for == seg.linkedid:
             member.talking_for = ""
+            self.set_in_call(member, False, ts or self.now())
 
-    def close_segment(self, call: Call, seg: Segment) -> None:
+    def set_in_call(self, member: TrackedMember, in_call: bool, ts: float) -> None:
+        """Asterisk turns a member's InCall on at AgentConnect without any event (and sends
+        InCall 0 only with the QueueMemberStatus that follows the call): the tracker sets it."""
+        if member.state.in_call == in_call:
+            return
+        member.state = member.state.model_copy(update={"in_call": in_call})
+        self.emit(MemberStateChanged(ts=ts, member=member.state))
+
+    def close_segment(self, call: Call, seg: Segment, ts: float = 0.0) -> None:
         for interface in list(seg.ringing):
             self.stop_ringing(seg, interface)
         if seg.state == TALKING:
-            self.release_member(seg, 0.0)
+            self.release_member(seg, ts)
         if self.member_channels.get(seg.member_uid) is seg:
             self.member_channels.pop(seg.member_uid, None)
         call.segments.pop((seg.queue, seg.caller_uid), None)
@@ -216,33 +230,38 @@ class Tracker:
     def calls(self) -> tuple[CallView, ...]:
         return self.calls_view()
 
-    def queues(self) -> tuple[QueueView, ...]:
-        return self.queues_view()
+    def queues(self, now: float | None = None) -> tuple[QueueView, ...]:
+        return self.queues_view(now)
 
-    def queue(self, name: str) -> QueueView | None:
+    def queue(self, name: str, now: float | None = None) -> QueueView | None:
+        """The queue as of ``now`` (default: this tracker's wall clock at the call, so waits
+        grow between events)."""
         q = self.queue_map.get(name)
-        return self._queue_view(q) if q is not None else None
+        return self._queue_view(q, self._clock() if now is None else now) if q is not None else None
 
-    def queues_view(self) -> tuple[QueueView, ...]:
-        return tuple(self._queue_view(q) for q in self.queue_map.values())
+    def queues_view(self, now: float | None = None) -> tuple[QueueView, ...]:
+        at = self._clock() if now is None else now
+        return tuple(self._queue_view(q, at) for q in self.queue_map.values())
 
     def members(self) -> tuple[MemberView, ...]:
         return tuple(MemberView(m.state, m.ringing_for, m.talking_for)
                      for q in self.queue_map.values() for m in q.members.values())
 
-    def _queue_view(self, q: TrackedQueue) -> QueueView:
-        now = self.now()
+    def _queue_view(self, q: TrackedQueue, now: float) -> QueueView:
         entries = tuple(
             EntryView(q.name, e.uniqueid, e.channel, e.linkedid, e.position, e.number, e.cname,
                       e.joined, max(0.0, now - e.joined))
             for e in sorted(q.entries.values(), key=lambda e: e.position))
         talking = sum(1 for call in self.call_map.values() for s in call.segments.values()
                       if s.queue == q.name and s.state == TALKING)
+        since = min((e.joined for e in entries), default=None)
         return QueueView(
             name=q.name, entries=entries,
             members=tuple(MemberView(m.state, m.ringing_for, m.talking_for)
                           for m in q.members.values()),
-            waiting=len(q.entries), talking=talking, answered=q.answered, abandoned=q.abandoned)
+            waiting=len(q.entries), talking=talking, answered=q.answered, abandoned=q.abandoned,
+            timed_out=q.timed_out, longest_wait_since=since,
+            longest_wait=max(0.0, now - since) if since is not None else 0.0)
 
     def status(self) -> dict[str, object]:
         return {

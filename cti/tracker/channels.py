@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from state.events import CallEnded, CallStarted, CallTransferred
 
+from . import redirects
 from .model import TALKING, Call, TrackedChannel
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ def touch(t: Tracker, m: Message) -> TrackedChannel | None:
     vars_raw = m.get("ChanVariable")
     if vars_raw is not None:
         read_vars(vars_raw, ch.vars)
+    context, exten = m.get("Context"), m.get("Exten")
+    if isinstance(context, str) and isinstance(exten, str):
+        ch.context, ch.exten = context, exten
     num = m.get("CallerIDNum")
     if isinstance(num, str) and num != _UNKNOWN:
         ch.number = num
@@ -68,13 +72,14 @@ def touch(t: Tracker, m: Message) -> TrackedChannel | None:
 
 
 def open_channel(t: Tracker, m: Message, uid: str, name: str, linkedid: str, *,
-                 wait_for_number: bool = False) -> TrackedChannel:
+                 wait_for_number: bool = False, rebuilt: bool = False) -> TrackedChannel:
     """A new channel, and its call when it is the first one of its Linkedid.
 
     A channel that Originate creates (e.g. ``Local/s@ccs-ivr-…;1``) is announced by Newchannel
     with ``CallerIDNum: <unknown>``; the Originate's caller id follows in NewCallerid
     (recording agi/asterisk-22-recorded/01). With ``wait_for_number`` CallStarted waits for it,
-    or for any other event of the call (see ``touch``)."""
+    or for any other event of the call (see ``touch``). A call ``rebuilt`` by a resync gets no
+    CallStarted: it began before this tracker saw it (a consumer may have seen it begin)."""
     ch = TrackedChannel(uid, name, linkedid)
     state = m.get("ChannelStateDesc")
     ch.state = state if isinstance(state, str) else ""
@@ -82,6 +87,7 @@ def open_channel(t: Tracker, m: Message, uid: str, name: str, linkedid: str, *,
     if call is None:
         call = t.call_map[linkedid] = Call(linkedid, t.ts(m))
         call.first_channel = name
+        call.announced = rebuilt
         number = clean_number(m.get("CallerIDNum"))
         if number or not wait_for_number:
             announce(t, call, number, clean_number(m.get("CallerIDName")))
@@ -157,8 +163,27 @@ def on_bridge_enter(t: Tracker, m: Message) -> None:
 def on_bridge_leave(t: Tracker, m: Message) -> None:
     uid = m.get("Uniqueid")
     ch = t.channels.get(uid) if isinstance(uid, str) else None
-    if ch is not None and ch.bridge == m.get("BridgeUniqueid"):
+    if ch is None:
+        return
+    if ch.bridge == m.get("BridgeUniqueid"):
         ch.bridge = ""
+    seg = t.member_channels.get(ch.uniqueid)
+    if seg is not None and seg.member_uid == ch.uniqueid and seg.redirect_to is not None:
+        redirects.confirm(t, seg, t.ts(m))  # the member leaves too: it was a Redirect
+    call = t.call_map.get(ch.linkedid)
+    if call is None or ch.hangup_requested:
+        return
+    for seg in call.segments.values():
+        if seg.caller_uid == ch.uniqueid:
+            redirects.mark(seg, m, t.ts(m))
+
+
+def on_hangup_request(t: Tracker, m: Message) -> None:
+    t.sees_hangup_requests = True
+    uid = m.get("Uniqueid")
+    ch = t.channels.get(uid) if isinstance(uid, str) else None
+    if ch is not None:
+        ch.hangup_requested = True
 
 
 def on_hangup(t: Tracker, m: Message) -> None:
@@ -169,6 +194,8 @@ def on_hangup(t: Tracker, m: Message) -> None:
     t.remember_gone(uid)
     seg = t.member_channels.pop(uid, None)
     if seg is not None:
+        if seg.member_uid == uid and seg.redirect_to is not None:
+            redirects.confirm(t, seg, t.ts(m))
         for interface, ring_uid in list(seg.ringing.items()):
             if ring_uid == uid:
                 t.stop_ringing(seg, interface)
@@ -193,7 +220,9 @@ def end_call(t: Tracker, call: Call, ts: float, reason: str = "") -> None:
         t.remember_gone(uid)
         t.drop_caller(call, uid)
     for seg in list(call.segments.values()):
-        t.close_segment(call, seg)
+        if seg.redirect_to is not None:
+            redirects.confirm(t, seg, ts)
+        t.close_segment(call, seg, ts)
     if not reason:
         reason = call.reason or ("abandoned" if call.abandoned else "hangup")
     t.emit(CallEnded(ts=ts, linkedid=call.linkedid, reason=reason, talk_time=call.talk_time,
@@ -211,6 +240,8 @@ def on_blind_transfer(t: Tracker, m: Message) -> None:
             return
         linkedid = ch.linkedid
     seg = t.member_channels.get(m.get("TransfererUniqueid", ""))  # type: ignore[arg-type]
+    if seg is not None:
+        redirects.cancel(seg)
     exten, ctx = m.get("Extension", ""), m.get("Context", "")
     t.emit(CallTransferred(
         ts=t.ts(m), linkedid=linkedid, how="blind",
@@ -226,6 +257,8 @@ def on_attended_transfer(t: Tracker, m: Message) -> None:
     if not isinstance(linkedid, str):
         return
     seg = t.member_channels.get(m.get("OrigTransfererUniqueid", ""))  # type: ignore[arg-type]
+    if seg is not None:
+        redirects.cancel(seg)
     target = m.get("SecondTransfererConnectedLineNum") or m.get("TransferTargetChannel") or ""
     t.emit(CallTransferred(
         ts=t.ts(m), linkedid=linkedid, how="attended",

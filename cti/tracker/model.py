@@ -15,7 +15,8 @@ WAITING, LEFT, TALKING, RELEASED = "waiting", "left", "talking", "released"
 
 
 class TrackedChannel:
-    __slots__ = ("uniqueid", "name", "linkedid", "state", "number", "cname", "vars", "bridge")
+    __slots__ = ("uniqueid", "name", "linkedid", "state", "number", "cname", "vars", "bridge",
+                 "hangup_requested", "context", "exten")
 
     def __init__(self, uniqueid: str, name: str, linkedid: str) -> None:
         self.uniqueid = uniqueid
@@ -26,6 +27,12 @@ class TrackedChannel:
         self.cname = ""
         self.vars: dict[str, str] = {}
         self.bridge = ""
+        # A HangupRequest/SoftHangupRequest was seen: the channel is going away. Before a
+        # QueueCallerAbandon it tells a caller's hang-up from a Queue() timeout (recordings 03, 08).
+        self.hangup_requested = False
+        # Where the channel runs in the dialplan (from its latest snapshot).
+        self.context = ""
+        self.exten = ""
 
 
 class Segment:
@@ -34,6 +41,7 @@ class Segment:
     __slots__ = (
         "queue", "caller_uid", "linkedid", "channel", "state", "ringing", "interface",
         "member_uid", "joined", "abandoned", "answered", "released", "transferred",
+        "context", "exten", "leave_reason", "redirect_to", "rebuilt",
     )
 
     def __init__(self, queue: str, caller_uid: str, linkedid: str, channel: str, joined: float):
@@ -50,6 +58,15 @@ class Segment:
         self.answered = 0.0
         self.released = 0.0
         self.transferred = False
+        # The dialplan place of Queue() (QueueCallerJoin's Context/Exten): a caller seen
+        # elsewhere while still in this visit was moved by an AMI Redirect.
+        self.context = ""
+        self.exten = ""
+        self.leave_reason = ""  # CallerLeftQueue.reason, decided at QueueCallerAbandon
+        # A caller left the bridge for another dialplan place ("exten@context"): a Redirect,
+        # unless a BlindTransfer/AttendedTransfer follows (they leave the bridge the same way).
+        self.redirect_to: tuple[str, float] | None = None  # (target, when it left the bridge)
+        self.rebuilt = False  # made by a resync from the PBX's lists, not seen from the start
 
 
 class Call:
@@ -96,14 +113,15 @@ class TrackedMember:
 
 
 class TrackedQueue:
-    __slots__ = ("name", "entries", "members", "answered", "abandoned")
+    __slots__ = ("name", "entries", "members", "answered", "abandoned", "timed_out")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.entries: dict[str, Entry] = {}
         self.members: dict[str, TrackedMember] = {}
         self.answered = 0
-        self.abandoned = 0
+        self.abandoned = 0  # callers who hung up while waiting (not Queue() timeouts)
+        self.timed_out = 0
 
 
 # --- frozen views -------------------------------------------------------------------------
@@ -137,8 +155,8 @@ class EntryView:
     position: int
     caller_number: str
     caller_name: str
-    joined: float
-    wait: float
+    joined: float  # wall-clock epoch of QueueCallerJoin
+    wait: float  # seconds waited up to the `now` the view was made at
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +179,11 @@ class QueueView:
     talking: int
     answered: int
     abandoned: int
+    timed_out: int = 0
+    # Epoch of the longest-waiting caller's join (None: nobody waits); a reader computes
+    # now - longest_wait_since so the wait advances with the clock between events.
+    longest_wait_since: float | None = None
+    longest_wait: float = 0.0  # seconds, at `now` of the view
 
 
 def to_int(value: object, default: int = 0) -> int:

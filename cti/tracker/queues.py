@@ -1,9 +1,11 @@
 """Queue calls: QueueCaller* and Agent* events (app_queue), AMI v2 field names.
 
 Traps handled (see ami-captures/asterisk-22-recorded/README.md): QueueCallerLeave comes before
-AgentConnect; a Queue() timeout is a QueueCallerAbandon; AgentRingNoAnswer.RingTime is ms while
+AgentConnect; a Queue() timeout and a Redirect of a waiting caller are QueueCallerAbandon too
+(told apart below, see ``on_caller_abandon``); AgentRingNoAnswer.RingTime is ms while
 AgentConnect/Complete times are s; AgentComplete may lack the caller (or the member) fields and,
-after a Redirect, arrives long after the member left.
+after a Redirect, arrives long after the member left; Asterisk turns the member's InCall on at
+AgentConnect without an event.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from state.events import (
     CallOffered, CallTransferred,
 )
 
+from . import redirects
 from .channels import call_vars, touch
 from .model import LEFT, RELEASED, TALKING, WAITING, Entry, Segment, to_int
 
@@ -53,18 +56,19 @@ def on_caller_join(t: Tracker, m: Message) -> None:
     for seg in list(call.segments.values()):
         if seg.caller_uid != ch.uniqueid or seg.queue == queue and seg.state == WAITING:
             continue
-        if seg.state in (TALKING, RELEASED) and not seg.transferred:
-            seg.transferred = True
-            t.emit(CallTransferred(ts=ts, linkedid=call.linkedid, how="redirect",
-                                   from_queue=seg.queue, from_interface=seg.interface,
-                                   target=queue))
-            if seg.state == TALKING:
+        if seg.state in (TALKING, RELEASED):
+            if not seg.transferred:
+                redirects.confirm(t, seg, ts, queue=queue)
+            elif seg.state == TALKING:  # a bridge transfer already reported it
                 t.release_member(seg, ts)
         elif seg.state in (WAITING, LEFT):
             t.close_segment(call, seg)
     seg = _segment(t, m, create=True)
     assert seg is not None
     seg.state, seg.joined = WAITING, ts
+    context, exten = m.get("Context"), m.get("Exten")
+    if isinstance(context, str) and isinstance(exten, str):
+        seg.context, seg.exten = context, exten
     q = t.queue_state(queue)
     position = to_int(m.get("Position"))
     q.entries[ch.uniqueid] = Entry(ch.uniqueid, ch.name, ch.linkedid, position, ts, ch.number,
@@ -92,21 +96,46 @@ def on_caller_leave(t: Tracker, m: Message) -> None:
             t.close_segment(t.call_map[seg.linkedid], seg)
     if entry is not None:
         t.emit(CallerLeftQueue(ts=t.ts(m), queue=queue, linkedid=entry.linkedid,
-                               channel=entry.channel))
+                               channel=entry.channel, reason=seg.leave_reason if seg else ""))
 
 
 def on_caller_abandon(t: Tracker, m: Message) -> None:
+    """app_queue's record_abandoned: the caller hung up, Queue() timed out, or the waiting
+    caller was redirected. Recordings 03 and 08 (Asterisk 22.10.1) tell them apart:
+
+    - hang-up: a HangupRequest of the caller channel comes *before* QueueCallerAbandon;
+    - timeout: no request; QueueCallerLeave, then VarSet QUEUESTATUS=TIMEOUT and the dialplan
+      goes on in the same place (the VarSet needs the `dialplan` read class, so it is not used);
+    - Redirect: the channel's snapshot already names the new place (see redirects.py).
+
+    A stream without any HangupRequest (an eventfilter; the verbara captures had them removed)
+    cannot tell a hang-up from a timeout: then every one is an abandon, as app_queue counts it.
+    """
     queue = m.get("Queue")
     seg = _segment(t, m)
     if seg is None or not isinstance(queue, str) or seg.abandoned:
         return
     seg.abandoned = True
-    t.call_map[seg.linkedid].abandoned = True
-    t.queue_state(queue).abandoned += 1
+    ts = t.ts(m)
+    call = t.call_map[seg.linkedid]
     for interface in list(seg.ringing):
         t.stop_ringing(seg, interface)
-    t.emit(CallAbandoned(ts=t.ts(m), queue=queue, linkedid=seg.linkedid, channel=seg.channel,
-                         position=to_int(m.get("Position")), wait=_float(m.get("HoldTime"))))
+    ch = t.channels.get(seg.caller_uid)
+    target = redirects.moved(seg, m)
+    if target:
+        seg.leave_reason, seg.transferred = "redirect", True
+        call.reason = "transfer"
+        t.emit(CallTransferred(ts=ts, linkedid=seg.linkedid, how="redirect", from_queue=queue,
+                               target=target))
+    elif ch is not None and not ch.hangup_requested and t.sees_hangup_requests:
+        seg.leave_reason = "timeout"
+        call.reason = "timeout"
+        t.queue_state(queue).timed_out += 1
+    else:
+        call.abandoned, call.reason = True, "abandoned"
+        t.queue_state(queue).abandoned += 1
+        t.emit(CallAbandoned(ts=ts, queue=queue, linkedid=seg.linkedid, channel=seg.channel,
+                             position=to_int(m.get("Position")), wait=_float(m.get("HoldTime"))))
 
 
 def on_agent_called(t: Tracker, m: Message) -> None:
@@ -172,6 +201,7 @@ def on_agent_connect(t: Tracker, m: Message) -> None:
     t.emit(CallAnswered(ts=t.ts(m), queue=seg.queue, interface=interface,
                         member_name=member.state.name, linkedid=seg.linkedid, channel=seg.channel,
                         hold_time=_float(m.get("HoldTime")), ring_time=_float(m.get("RingTime"))))
+    t.set_in_call(member, True, t.ts(m))
 
 
 def _find_completed(t: Tracker, m: Message, queue: str, interface: str) -> Segment | None:
@@ -204,14 +234,20 @@ def on_agent_complete(t: Tracker, m: Message) -> None:
         return
     call = t.call_map[seg.linkedid]
     reason = str(m.get("Reason") or "")
+    if seg.redirect_to is not None:
+        if reason == "transfer":
+            redirects.cancel(seg)
+        else:
+            redirects.confirm(t, seg, t.ts(m))
     talk = _float(m.get("TalkTime"))
     if seg.state == RELEASED and seg.released >= seg.answered > 0:
         # After a Redirect the PBX counts talk time until the caller hangs up, long after
         # this member left; the member's own share is what the board needs.
         talk = float(round(seg.released - seg.answered))
     if seg.state == TALKING or call.interface == interface and call.queue == queue:
-        call.reason = reason
+        # The member's own reason, unless this member moved the caller on (Redirect).
+        call.reason = "transfer" if seg.transferred else reason
     call.talk_time += talk
-    t.close_segment(call, seg)
     t.emit(AgentCompleted(ts=t.ts(m), queue=queue, interface=interface, linkedid=seg.linkedid,
                           reason=reason, hold_time=_float(m.get("HoldTime")), talk_time=talk))
+    t.close_segment(call, seg, t.ts(m))

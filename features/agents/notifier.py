@@ -5,8 +5,12 @@ Runs only in the process holding the PBX lease (see plugin.py), so each emit hap
 
 Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
 
-- ``CallOffered``: the card is looked up while the caller waits (the cache gets warm).
-- ``AgentRinging``: ``screen_pop`` to that agent (``transferred_from`` when the call was moved).
+- ``CallStarted``: the card is looked up by the caller's number while they are in the IVR.
+- ``CallOffered``: by the account the IVR named (its channel variables), when it named one,
+  and the IVR's record of the call; the caller waits in the queue meanwhile.
+- ``AgentRinging``: ``screen_pop`` to that agent (``transferred_from`` when the call was moved),
+  from the facts ready in memory; the agent from the interface map (no PostgreSQL per ring).
+  The emit goes first, Redis (for reconnects) after it.
 - ``CallAnswered``: ``pop_update`` (answered) to the agent who answered, ``pop_closed``
   ``answered_elsewhere`` to every other agent it was ringing for (ringall).
 - ``AgentRingNoAnswer``: ``pop_closed`` ``not_answered``.
@@ -25,17 +29,21 @@ hold up the next call's pop.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter
+
 from features.agents.pop_schemas import Pop, PopClosed
-from features.agents.pops import PopBuilder, PopStore, utc
+from features.agents.pops import PopBuilder, PopStore, pop_wire, utc
+from features.agents.socket_manager import JsonOnly
 from state.events import (
     AgentCompleted, AgentRingNoAnswer, AgentRinging, AgentStateChanged, CallAbandoned, CallAnswered,
-    CallEnded, CallOffered, CallTransferred,
+    CallEnded, CallOffered, CallStarted, CallTransferred,
 )
 from state.models import Agent
 
@@ -48,7 +56,7 @@ def room_of(agent_id: int) -> str:
     return f"agent:{int(agent_id)}"
 
 
-NOTIFIED = (CallOffered, AgentRinging, CallAnswered, AgentRingNoAnswer, CallAbandoned,
+NOTIFIED = (CallStarted, CallOffered, AgentRinging, CallAnswered, AgentRingNoAnswer, CallAbandoned,
             CallTransferred, AgentCompleted, CallEnded, AgentStateChanged)
 
 
@@ -70,61 +78,50 @@ class Emitter(Protocol):
 
 
 OnAnswered = Callable[[int, CallAnswered, Pop], Awaitable[None]]
-AgentLookup = Callable[[str], Awaitable[Agent | None]]  # a member interface -> its agent
 
 
-class AgentsByInterface:
-    """Member interface -> agent (None: nobody to pop for), kept in memory for ``ttl`` seconds.
+class Agents(Protocol):
+    """Who a member interface pops at (features/agents/interface_map.py)."""
 
-    A ring always asks ``lookup`` (PostgreSQL; the notifier runs it side by side with the card
-    lookup, so it adds no wait) and stores the answer: the answer, no-answer and hang-up of
-    that ring then name the same agent without a round trip, and a phone given to another agent
-    pops at the new agent from its first ring on."""
+    async def get(self, interface: str) -> Agent | None: ...
 
-    def __init__(self, lookup: AgentLookup, ttl: float = 10.0) -> None:
-        self._lookup = lookup
-        self._ttl = ttl
-        self._by_interface: dict[str, tuple[Agent | None, float]] = {}
-        self._interface_of: dict[int, str] = {}  # agent id -> the interface cached for it
 
-    async def get(self, interface: str, *, fresh: bool = False) -> Agent | None:
-        now = time.monotonic()
-        hit = self._by_interface.get(interface)
-        if not fresh and hit is not None and now - hit[1] < self._ttl:
-            return hit[0]
-        agent = await self._lookup(interface)
-        if agent is not None:
-            old = self._interface_of.get(agent.id)
-            if old is not None and old != interface:  # the agent moved to another phone
-                self._by_interface.pop(old, None)
-            self._interface_of[agent.id] = interface
-        self._by_interface[interface] = (agent, now)
-        return agent
+@dataclass
+class _Open:
+    """A pop this notifier put out and has not closed: the model (its card shared with the
+    call's facts) and the JSON the agent got."""
 
-    def __len__(self) -> int:
-        return len(self._by_interface)
+    pop: Pop
+    wire: dict
+
+
+_OPEN_CALLS_KEPT = 20_000  # calls whose open pops are kept in memory (older: from Redis)
 
 
 class PopNotifier:
     def __init__(self, emitter: Emitter, builder: PopBuilder, store: PopStore,
-                 agents: AgentsByInterface, *, on_answered: OnAnswered | None = None,
+                 agents: Agents, *, on_answered: OnAnswered | None = None,
                  parallel_calls: int = 8) -> None:
         self._sio = emitter
         self._on_answered = on_answered
         self._builder = builder
         self._store = store
         self._agent_of = agents.get
-        # Calls handled at once: each takes up to three pool connections (agent, card, IVR);
-        # without a bound a burst would take the whole pool from wrap-ups and REST.
+        # Calls whose answer / hang-up is handled at once (each writes PostgreSQL or Redis).
         self._call_slots = asyncio.Semaphore(parallel_calls)
         self._transferred: dict[str, str] = {}  # linkedid -> who had it before
         self._lanes: dict[str, deque[Any]] = {}  # lane -> its events not yet handled
         self._lane_tasks: set[asyncio.Task[None]] = set()
+        # linkedid -> agent id -> the open pop. Only the lease holder writes pops, so what it
+        # put out is what Redis holds (the agent's disposition aside, read where shown); a new
+        # holder starts empty and reads Redis for the calls it did not see.
+        self._open: OrderedDict[str, dict[int, _Open]] = OrderedDict()
         self.emitted = 0
         self.errors = 0
 
-    async def emit(self, agent_id: int, event: str, data: Any) -> None:
-        await self._sio.emit(event, data, to=room_of(agent_id), namespace=NAMESPACE)
+    async def emit(self, agent_id: int, event: str, data: dict) -> None:
+        # Every payload here is JSON already: python-socketio need not search it for bytes.
+        await self._sio.emit(event, JsonOnly(data), to=room_of(agent_id), namespace=NAMESPACE)
         self.emitted += 1
 
     async def run(self, events: Any) -> None:
@@ -139,6 +136,7 @@ class PopNotifier:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._lanes.clear()
+            self._open.clear()
 
     def dispatch(self, event: Any) -> None:
         key = lane_of(event)
@@ -161,7 +159,10 @@ class PopNotifier:
             while pending:
                 event = pending[0]
                 try:
-                    if isinstance(event, AgentStateChanged):  # an emit, no database
+                    if isinstance(event, (AgentStateChanged, CallStarted, CallOffered,
+                                          AgentRinging)):
+                        # An emit, or lookups started or awaited (PopBuilder bounds them): a
+                        # ring whose card is ready never waits for another call's work.
                         await self.handle(event)
                     else:
                         async with self._call_slots:
@@ -181,6 +182,9 @@ class PopNotifier:
 
     async def handle(self, event: Any) -> None:
         match event:
+            case CallStarted():
+                # The caller is still in the IVR: the card by their number meanwhile.
+                self._builder.prepare(event.linkedid, event.caller_number, {}, ivr=False)
             case CallOffered():
                 self._builder.prepare(event.linkedid, event.caller_number, event.vars)
             case AgentRinging():
@@ -201,71 +205,107 @@ class PopNotifier:
                 await self._caller_gone(event.linkedid, ended_at=event.ts)
                 self._builder.forget(event.linkedid)
                 self._transferred.pop(event.linkedid, None)
+                self._open.pop(event.linkedid, None)
             case AgentStateChanged():
                 await self.emit(event.agent_id, "state", {"readiness": event.view})
 
+    # --- the open pops: memory first, Redis for calls this process did not see ------------------
+    def _remember(self, agent_id: int, pop: Pop, wire: dict) -> None:
+        holders = self._open.get(pop.call_id)
+        if holders is None:
+            holders = self._open[pop.call_id] = {}
+            while len(self._open) > _OPEN_CALLS_KEPT:
+                self._open.popitem(last=False)
+        holders[agent_id] = _Open(pop, wire)
+
+    async def _holders(self, linkedid: str) -> dict[int, str]:
+        holders = self._open.get(linkedid)
+        if holders is not None:
+            return {agent_id: o.pop.status for agent_id, o in holders.items()}
+        return await self._store.agents_of(linkedid)
+
+    async def _opened(self, agent_id: int, linkedid: str) -> _Open | None:
+        holders = self._open.get(linkedid)
+        if holders is not None and agent_id in holders:
+            return holders[agent_id]
+        pop = await self._store.get(agent_id, linkedid)
+        return None if pop is None else _Open(pop, pop_wire(pop))
+
+    async def _update(self, agent_id: int, opened: _Open, **changes: Any) -> _Open:
+        pop = opened.pop.model_copy(update=changes)
+        wire = {**opened.wire, **_DATES.dump_python(
+            {k: v for k, v in changes.items()}, mode="json")}
+        updated = _Open(pop, wire)
+        self._remember(agent_id, pop, wire)
+        return updated
+
+    # --- the pop's lifecycle --------------------------------------------------------------------
     async def _ringing(self, event: AgentRinging) -> None:
-        # Who rings and what the pop shows are independent lookups: side by side, not in turn.
-        agent, pop = await asyncio.gather(
-            self._agent_of(event.interface, fresh=True),
-            self._builder.build(
-                linkedid=event.linkedid, queue=event.queue, caller_number=event.caller_number,
-                vars=event.vars, ringing_at=utc(event.ts),
-                transferred_from=self._transferred.get(event.linkedid)))
+        agent = await self._agent_of(event.interface)
         if agent is None:
             return  # a member no agent logs in as (a static test member): nobody to show it to
+        pop, facts = await self._builder.build(
+            linkedid=event.linkedid, queue=event.queue, caller_number=event.caller_number,
+            vars=event.vars, ringing_at=utc(event.ts),
+            transferred_from=self._transferred.get(event.linkedid))
+        wire = pop_wire(pop, facts)
         # The agent first, the bookkeeping after: the pop is what the latency is measured on.
-        await self.emit(agent.id, "screen_pop", pop.model_dump(mode="json"))
-        await self._store.put(agent.id, pop)
-        await self._store.drop_ended(agent.id)
+        await self.emit(agent.id, "screen_pop", wire)
+        self._remember(agent.id, pop, wire)
+        self._store.ring(agent.id, pop.call_id, _stored(wire))  # queued, not awaited
 
     async def _answered(self, event: CallAnswered) -> None:
         agent = await self._agent_of(event.interface)
-        holders = await self._store.agents_of(event.linkedid)
-        for other, status in holders.items():
+        for other, status in (await self._holders(event.linkedid)).items():
             if status == "ringing" and (agent is None or other != agent.id):
                 await self._close(other, event.linkedid, "answered_elsewhere")
         if agent is None:
             return
-        pop = await self._store.get(agent.id, event.linkedid)
-        if pop is None:  # answered without a ringing pop (it was lost): pop it now
-            pop = await self._builder.build(
+        opened = await self._opened(agent.id, event.linkedid)
+        if opened is None:  # answered without a ringing pop (it was lost): pop it now
+            pop, facts = await self._builder.build(
                 linkedid=event.linkedid, queue=event.queue, caller_number="", vars={},
                 ringing_at=utc(event.ts - event.ring_time),
                 transferred_from=self._transferred.get(event.linkedid))
-        pop = pop.model_copy(update={"status": "answered", "answered_at": utc(event.ts)})
-        await self._store.put(agent.id, pop)
-        await self.emit(agent.id, "pop_update", pop.model_dump(mode="json"))
+            opened = _Open(pop, pop_wire(pop, facts))
+        opened = await self._update(agent.id, opened, status="answered",
+                                    answered_at=utc(event.ts))
+        await self.emit(agent.id, "pop_update", opened.wire)
+        self._store.put_json(agent.id, event.linkedid, "answered", _stored(opened.wire))
         if self._on_answered is not None:
-            await self._on_answered(agent.id, event, pop)
+            await self._on_answered(agent.id, event, opened.pop)
 
     async def _close_one(self, interface: str, linkedid: str, reason: str) -> None:
         agent = await self._agent_of(interface)
-        if agent is not None and (await self._store.agents_of(linkedid)).get(agent.id) == "ringing":
+        if agent is not None and (await self._holders(linkedid)).get(agent.id) == "ringing":
             await self._close(agent.id, linkedid, reason)
 
     async def _close(self, agent_id: int, linkedid: str, reason: str) -> None:
-        await self._store.remove(agent_id, linkedid)
         closed = PopClosed(call_id=linkedid, reason=reason)  # type: ignore[arg-type]
         await self.emit(agent_id, "pop_closed", closed.model_dump(mode="json"))
+        holders = self._open.get(linkedid)
+        if holders is not None:
+            holders.pop(agent_id, None)
+        self._store.forget(agent_id, linkedid)
 
     async def _caller_gone(self, linkedid: str, ended_at: float | None = None) -> None:
-        for agent_id, status in (await self._store.agents_of(linkedid)).items():
+        for agent_id, status in (await self._holders(linkedid)).items():
             if status == "ringing":
                 await self._close(agent_id, linkedid, "caller_hung_up")
             elif status == "answered" and ended_at is not None:
                 await self._end(agent_id, linkedid, ended_at)
 
     async def _end(self, agent_id: int, linkedid: str, ts: float) -> None:
-        pop = await self._store.get(agent_id, linkedid)
-        if pop is None or pop.status == "ended":
+        opened = await self._opened(agent_id, linkedid)
+        if opened is None or opened.pop.status == "ended":
             return
-        if pop.status == "ringing":
+        if opened.pop.status == "ringing":
             await self._close(agent_id, linkedid, "caller_hung_up")
             return
-        pop = pop.model_copy(update={"status": "ended", "ended_at": utc(ts)})
-        await self._store.put(agent_id, pop)
-        await self.emit(agent_id, "pop_update", pop.model_dump(mode="json"))
+        opened = await self._update(agent_id, opened, status="ended", ended_at=utc(ts))
+        # The agent may have set the disposition during the call (from any process).
+        disposition = await self._store.put_ended(agent_id, linkedid, _stored(opened.wire))
+        await self.emit(agent_id, "pop_update", {**opened.wire, "disposition": disposition})
 
     async def _transferred_away(self, event: CallTransferred) -> None:
         agent = await self._agent_of(event.from_interface) if event.from_interface else None
@@ -275,9 +315,18 @@ class PopNotifier:
             await self._end(agent.id, event.linkedid, event.ts)
 
 
+_DATES: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+
+
+def _stored(wire: dict) -> str:
+    """The pop as PopStore keeps it: JSON without the disposition (kept in a field of its own)."""
+    return json.dumps({k: v for k, v in wire.items() if k != "disposition"}, ensure_ascii=False)
+
+
 async def disposition_changed(emitter: Emitter, agent_id: int, pop: dict) -> None:
     """The agent's own pop (JSON) with its new disposition, from whichever process took it."""
     try:
-        await emitter.emit("pop_update", pop, to=room_of(agent_id), namespace=NAMESPACE)
+        await emitter.emit("pop_update", JsonOnly(pop), to=room_of(agent_id),
+                           namespace=NAMESPACE)
     except Exception as exc:  # the disposition is stored; the desktop shows it at reconnect
         log.warning("pop_update after a disposition not sent: %s", type(exc).__name__)

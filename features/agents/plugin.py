@@ -29,15 +29,17 @@ from features.agents import http, http_cards
 from features.agents.card_actions import CardActions
 from features.agents.directory import AgentDirectory
 from features.agents.intent import IntentStore
+from features.agents.interface_map import InterfaceMap
 from features.agents.leader import AgentsLeader
 from features.agents.notifier import (
-    AgentsByInterface, PopNotifier, disposition_changed, notified,
+    PopNotifier, disposition_changed, notified,
 )
 from features.agents.pop_schemas import Pop
 from features.agents.pops import PopBuilder, PopStore
 from features.agents.projector import Projector
 from features.agents.service import AgentService
 from features.agents.settings import AgentsSettings
+from features.agents.socket_manager import JsonPacket, PopRedisManager
 from features.agents.sockets import AgentNamespace, AgentSocketDeps, GuardedServer
 from features.agents.state_log import StateLog
 from features.agents.stream import AgentEventStream
@@ -45,9 +47,8 @@ from features.agents.wrapup import WrapUpStore, WrapUpTimers
 from features.leadership import LEADERSHIP, bounded
 from features.socket_sessions import SOCKET_SESSIONS, SocketSessions
 from state.events import CallAnswered
-from state.models import Agent, NewInteraction
+from state.models import NewInteraction
 from state.redis_keys import RedisKeys
-from state.repositories.agents import get_agent_by_interface
 from state.repositories.interactions import call_disposition, insert_interaction
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,10 @@ NOTIFIER: web.AppKey[PopNotifier] = web.AppKey("notifier", PopNotifier)
 
 def create_socket_server(settings: AgentsSettings, *, redis_url: str,
                          keys: RedisKeys) -> GuardedServer:
-    manager = socketio.AsyncRedisManager(redis_url, channel=keys.socketio())
+    # python-socketio's AsyncRedisManager and packet, minus two costs per emit (see there).
+    manager = PopRedisManager(redis_url, channel=keys.socketio())
     # Same-origin only (cors_allowed_origins=None): the desktop is served by this server.
-    return GuardedServer(async_mode="aiohttp", client_manager=manager,
+    return GuardedServer(async_mode="aiohttp", client_manager=manager, serializer=JsonPacket,
                          max_http_buffer_size=settings.socket_max_frame_bytes,
                          logger=False, engineio_logger=False)
 
@@ -111,14 +113,10 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
             queue_name=event.queue, started_at=pop.ringing_at,
             answered_at=dt.datetime.fromtimestamp(event.ts, dt.timezone.utc)))
 
-    async def agent_of(interface: str) -> Agent | None:
-        # PostgreSQL, not the directory's snapshot: an interface given to another agent since
-        # the snapshot must pop at the new agent (AgentsByInterface asks at every ring).
-        agent = await get_agent_by_interface(pool, interface)
-        return agent if agent is not None and agent.active and agent.role == "agent" else None
-
-    notifier = PopNotifier(sio, builder, store, AgentsByInterface(agent_of),
-                           on_answered=record_answer)
+    # Who a ringing phone pops at, in memory, kept true by PostgreSQL's NOTIFY (migration
+    # 0006): an interface given to another agent pops at the new agent from its next ring on.
+    interfaces = InterfaceMap(pool)
+    notifier = PopNotifier(sio, builder, store, interfaces, on_answered=record_answer)
     app[NOTIFIER] = notifier
     leadership = app[LEADERSHIP]
 
@@ -159,6 +157,8 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     notifier_task: list[asyncio.Task] = []
 
     async def start_notifier() -> None:
+        # The map asks PostgreSQL at each ring until it has loaded every agent: start it first.
+        notifier_task.append(asyncio.create_task(interfaces.run(), name="agents-interface-map"))
         # Filtered on the bus's callback, before any queue: the PBX's other traffic never
         # pushes a ringing event out of the notifier's queue.
         events = app[BUS].queue(maxsize=100_000, accept=notified)
@@ -187,7 +187,7 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
                  else "starting" if leadership.held else "standby")
         return {"status": "ok", "state": state, "notifier_emitted": notifier.emitted,
                 "notifier_errors": notifier.errors, "notifier_pending": notifier.pending,
-                "pops_preparing": len(builder)}
+                "pops_preparing": len(builder), "interface_map": interfaces.status()}
 
     app[HEALTH].register("agents", status)
     try:

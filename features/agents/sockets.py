@@ -35,7 +35,9 @@ from features.agents.pop_schemas import EmptyMessage
 from features.agents.schemas import ReadinessRequest, WrapUpExtend
 from features.agents.service import ReadinessError
 from features.agents.pops import PopStore
-from state.repositories.agents import get_agent, session_of
+from features.socket_auth import authenticate
+from features.socket_sessions import socket_closed, socket_opened
+from state.repositories.agents import get_agent
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +54,13 @@ class GuardedServer(socketio.AsyncServer):
         except Exception as exc:
             self._binary_packet.pop(eio_sid, None)
             log.info("undecodable Socket.IO packet: %s", type(exc).__name__)
-            sid = self.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
-            if sid is not None:
-                await self.emit("error", {"error_id": "malformed-message",
-                                          "message": "the message could not be decoded"},
-                                to=sid, namespace=NAMESPACE)
+            # Every namespace the connection joined (the packet's own cannot be read).
+            for namespace in list(self.namespace_handlers):
+                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+                if sid is not None:
+                    await self.emit("error", {"error_id": "malformed-message",
+                                              "message": "the message could not be decoded"},
+                                    to=sid, namespace=namespace)
 
 
 class SocketError(Exception):
@@ -64,6 +68,19 @@ class SocketError(Exception):
         super().__init__(message)
         self.error_id = error_id
         self.message = message
+
+
+def one_object(args: tuple, limit: int) -> dict:
+    """The one message of a client event (`args` after the sid) if it is an object of at most
+    `limit` bytes as JSON, else SocketError."""
+    if len(args) != 2:
+        raise SocketError("malformed-message", "send exactly one object")
+    data = args[1]
+    if len(json.dumps(data, ensure_ascii=False).encode()) > limit:
+        raise SocketError("message-too-large", f"a message may have at most {limit} bytes")
+    if not isinstance(data, dict):
+        raise SocketError("malformed-message", "the message must be an object")
+    return data
 
 
 @dataclass(frozen=True)
@@ -94,30 +111,13 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     # -- connect -----------------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        token = auth.get("token") if isinstance(auth, dict) else None
-        if not isinstance(token, str) or not token:
-            raise ConnectionRefusedError(
-                {"error_id": "unauthorized", "message": "missing token"})
-        try:
-            claimed = self._deps.tokens.verify(token)
-        except ApiError as exc:
-            raise ConnectionRefusedError(
-                {"error_id": exc.error_id, "message": exc.message}) from None
-        session = await session_of(self._deps.pool, claimed.agent_id)
-        if session is None or not session.active or session.token_version != claimed.token_version:
-            raise ConnectionRefusedError(
-                {"error_id": "unauthorized", "message": "the session was ended"})
-        if session.role != ALLOWED_ROLE:
-            raise ConnectionRefusedError(
-                {"error_id": "forbidden", "message": f"role '{session.role}' has no agent desktop"})
-        agent = await get_agent(self._deps.pool, claimed.agent_id)
+        agent_id = await authenticate(self._deps.tokens, self._deps.pool, auth,
+                                      (ALLOWED_ROLE,), "agent desktop")
+        agent = await get_agent(self._deps.pool, agent_id)
         if agent is None:
             raise ConnectionRefusedError(
                 {"error_id": "unauthorized", "message": "the agent no longer exists"})
-        await self.save_session(sid, {"agent_id": agent.id})
-        await self.enter_room(sid, room_of(agent.id))
-        if self._deps.sessions is not None:
-            await self._deps.sessions.opened(agent.id, NAMESPACE, sid)
+        await socket_opened(self, self._deps.sessions, agent.id, sid, room_of(agent.id))
         state = {
             "agent": {"id": agent.id, "login": agent.login, "full_name": agent.full_name,
                       "role": agent.role, "interface": agent.interface},
@@ -132,13 +132,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         task.add_done_callback(self._sending.discard)
 
     async def on_disconnect(self, sid: str, *_reason: Any) -> None:
-        if self._deps.sessions is None:
-            return
-        try:
-            session = await self.get_session(sid)
-        except KeyError:  # refused at connect: never recorded
-            return
-        await self._deps.sessions.closed(session["agent_id"], NAMESPACE, sid)
+        await socket_closed(self, self._deps.sessions, sid)
 
     async def _readiness(self, agent_id: int) -> Any:
         view = await self._deps.readiness_of(agent_id)
@@ -155,16 +149,9 @@ class AgentNamespace(socketio.AsyncNamespace):
         try:
             if handler is None:
                 raise SocketError("unknown-event", "no such event")
-            if len(args) != 2:
-                raise SocketError("malformed-message", "send exactly one object")
-            data = args[1]
-            limit = self._deps.max_message_bytes
-            if len(json.dumps(data, ensure_ascii=False).encode()) > limit:
-                raise SocketError("message-too-large", f"a message may have at most {limit} bytes")
-            if not isinstance(data, dict):
-                raise SocketError("malformed-message", "the message must be an object")
+            data = one_object(args, self._deps.max_message_bytes)
             session = await self.get_session(sid)
-            return {"ok": True, **(await handler(session["agent_id"], data) or {})}
+            return {"ok": True, **(await handler(session["user_id"], data) or {})}
         except SocketError as exc:
             return await self._refuse(sid, exc.error_id, exc.message)
         except ValidationError as exc:

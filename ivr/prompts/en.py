@@ -76,6 +76,39 @@ ROBOT_KEYS = _p(
 ROBOT_THANKS = _p("robot-thanks", "Thank you! Goodbye.")
 ROBOT_OPTOUT = _p("robot-optout", "We will not call you with such messages again. Goodbye.")
 
+# Robocall campaigns (campaigns/dialer.py, dialplans/robocall.conf): the same names as ru.py.
+ROBOCALL_MESSAGES = {
+    "debt-reminder-1": _p(
+        "robocall-debt-reminder-1",
+        "Hello! This is your utility company calling. There is a debt on your account of",
+    ),
+    "debt-pay-please": _p("robocall-debt-pay-please", "Please pay it soon."),
+    "debt-pay-by": _p("robocall-debt-pay-by", "Please pay it by"),
+    "debt-reminder-2": _p(
+        "robocall-debt-reminder-2",
+        "Hello! This is your utility company calling. "
+        "We remind you that the debt on your account is",
+    ),
+    "debt-restriction-warning": _p(
+        "robocall-debt-restriction-warning",
+        "If the debt is not paid, the electricity supply may be restricted as the law provides.",
+    ),
+    "outage-alert": _p(
+        "robocall-outage-alert",
+        "Hello! This is your utility company calling. There is an outage at the address",
+    ),
+    "routine-notice": _p(
+        "robocall-routine-notice",
+        "Hello! This is your utility company calling. "
+        "Please give your meter readings by the twenty-fifth of the month.",
+    ),
+}
+ROBOCALL_HOUSE = _p("robocall-house", "house")
+# The keys prompt is made of the options the campaign offers, each followed by its key's number.
+ROBOCALL_KEY_CONFIRM = _p("robocall-key-confirm", "If you got this message, press")
+ROBOCALL_KEY_OPERATOR = _p("robocall-key-operator", "To speak to an operator, press")
+ROBOCALL_KEY_OPT_OUT = _p("robocall-key-opt-out", "To get no more such calls, press")
+
 SERVICES = {
     "electricity": "electricity",
     "heating": "heating",
@@ -157,10 +190,14 @@ def clock_time(moment: dt.datetime) -> Prompt:
     return join(number(moment.hour), words(f"oh {minute}" if moment.minute < 10 else minute))
 
 
+def day_and_month(day: dt.date) -> Prompt:
+    """A date as it is named in a sentence: ``November twenty two``."""
+    return join(words(MONTHS[day.month - 1]), number(day.day))
+
+
 def when(moment: dt.datetime) -> Prompt:
     """A local date and time, as ``November twenty two at seventeen oh five``."""
-    return join(words(MONTHS[moment.month - 1]), number(moment.day), _p("at", "at"),
-                clock_time(moment))
+    return join(day_and_month(moment), _p("at", "at"), clock_time(moment))
 
 
 def outage_line(service: str, planned: bool, restore_at: dt.datetime | None) -> Prompt:

@@ -80,6 +80,45 @@ ROBOT_OPTOUT = _p(
     "robot-optout", "Мы больше не будем звонить вам с такими сообщениями. До свидания."
 )
 
+# Robocall campaigns (campaigns/dialer.py, dialplans/robocall.conf). A campaign's message names
+# its recorded parts by the keys of ROBOCALL_MESSAGES (campaigns/templates.py shows their text to
+# the supervisor); amounts, dates and house numbers are said by the builders below, word by word.
+ROBOCALL_MESSAGES = {
+    "debt-reminder-1": _p(
+        "robocall-debt-reminder-1",
+        "Здравствуйте! Вам звонит энергосбытовая компания. "
+        "По вашему лицевому счёту есть задолженность в размере",
+    ),
+    "debt-pay-please": _p("robocall-debt-pay-please", "Пожалуйста, оплатите её в ближайшее время."),
+    "debt-pay-by": _p("robocall-debt-pay-by", "Пожалуйста, оплатите её до"),
+    "debt-reminder-2": _p(
+        "robocall-debt-reminder-2",
+        "Здравствуйте! Вам звонит энергосбытовая компания. "
+        "Напоминаем, что задолженность по вашему лицевому счёту составляет",
+    ),
+    "debt-restriction-warning": _p(
+        "robocall-debt-restriction-warning",
+        "Если долг не будет оплачен, подача электроэнергии может быть ограничена в порядке, "
+        "установленном законом.",
+    ),
+    "outage-alert": _p(
+        "robocall-outage-alert",
+        "Здравствуйте! Вам звонит энергосбытовая компания. Сообщаем об отключении по адресу",
+    ),
+    "routine-notice": _p(
+        "robocall-routine-notice",
+        "Здравствуйте! Вам звонит энергосбытовая компания. "
+        "Напоминаем: передайте показания счётчиков до двадцать пятого числа.",
+    ),
+}
+ROBOCALL_HOUSE = _p("robocall-house", "дом")
+# The keys prompt is made of the options the campaign offers, each followed by its key's number.
+ROBOCALL_KEY_CONFIRM = _p("robocall-key-confirm", "Если вы получили это сообщение, нажмите")
+ROBOCALL_KEY_OPERATOR = _p("robocall-key-operator", "Чтобы соединиться с оператором, нажмите")
+ROBOCALL_KEY_OPT_OUT = _p(
+    "robocall-key-opt-out", "Чтобы больше не получать такие звонки, нажмите"
+)
+
 SERVICES = {
     "electricity": "электроэнергия",
     "heating": "отопление",
@@ -183,10 +222,14 @@ def clock_time(moment: dt.datetime) -> Prompt:
     return join(number(moment.hour), words(minute))
 
 
+def day_and_month(day: dt.date) -> Prompt:
+    """A date as it is named in a sentence: ``двадцать второго ноября``."""
+    return join(words(_day(day.day)), words(MONTHS[day.month - 1]))
+
+
 def when(moment: dt.datetime) -> Prompt:
     """A local date and time, as ``двадцать второго ноября в семнадцать ноль пять``."""
-    return join(words(_day(moment.day)), words(MONTHS[moment.month - 1]), _p("at", "в"),
-                clock_time(moment))
+    return join(day_and_month(moment), _p("at", "в"), clock_time(moment))
 
 
 def outage_line(service: str, planned: bool, restore_at: dt.datetime | None) -> Prompt:

@@ -117,6 +117,7 @@ EXERCISED: dict[str, Callable[[ModuleType], Iterator[Prompt]]] = {
     "total_due": lambda p: (p.total_due(v) for v in _sums()),
     "clock_time": lambda p: (p.clock_time(m) for m in _moments()),
     "when": lambda p: (p.when(m) for m in _moments()),
+    "day_and_month": lambda p: (p.day_and_month(m) for m in _moments()),
     "outage_line": lambda p: (
         p.outage_line(s, planned, at) for s in p.SERVICES for planned in (True, False)
         for at in (None, dt.datetime(2024, 11, 22, 17, 5))),

@@ -31,8 +31,8 @@ async def test_when_token_is_valid_then_metrics_are_served(aiohttp_client, app_s
                                                            make_agent):
     app = create_app(app_settings)
     client = await aiohttp_client(app)
-    agent_id, login = await make_agent("supervisor")
-    token = app[TOKENS].issue(Principal(agent_id=agent_id, login=login, role="supervisor"))
+    agent_id, login = await make_agent("admin")
+    token = app[TOKENS].issue(Principal(agent_id=agent_id, login=login, role="admin"))
     await client.get("/health")
     response = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert response.status == 200

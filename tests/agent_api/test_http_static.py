@@ -28,7 +28,7 @@ async def client_with(aiohttp_client, settings, dist: Path):
     return await aiohttp_client(app)
 
 
-@pytest.mark.parametrize("path", ["/", "/desk/"])
+@pytest.mark.parametrize("path", ["/", "/desk/", "/board/", "/campaigns/"])
 async def test_when_the_page_is_built_then_its_index_is_served_without_a_token_and_never_cached(
     aiohttp_client, app_settings, dist, path
 ):
@@ -41,13 +41,14 @@ async def test_when_the_page_is_built_then_its_index_is_served_without_a_token_a
     assert await response.read() == INDEX
 
 
-async def test_when_desk_is_asked_without_its_slash_then_it_is_redirected_to_the_page(
-    aiohttp_client, app_settings, dist
+@pytest.mark.parametrize("path", ["/desk", "/board", "/campaigns"])
+async def test_when_a_page_is_asked_without_its_slash_then_it_is_redirected_to_the_page(
+    aiohttp_client, app_settings, dist, path
 ):
     client = await client_with(aiohttp_client, app_settings, dist)
-    response = await client.get("/desk", allow_redirects=False)
+    response = await client.get(path, allow_redirects=False)
     assert response.status == 308
-    assert response.headers["Location"] == "/desk/"
+    assert response.headers["Location"] == path + "/"
 
 
 async def test_when_a_hashed_asset_is_asked_then_it_is_served_with_a_year_long_cache(

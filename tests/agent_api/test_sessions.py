@@ -32,7 +32,7 @@ async def test_when_an_agent_calls_staff_or_admin_routes_then_403(aiohttp_client
     headers = {"Authorization": f"Bearer {await login_token(client, login)}"}
     metrics = await client.get("/metrics", headers=headers)
     assert metrics.status == 403
-    assert (await metrics.json())["details"]["needs"] == ["admin", "supervisor"]
+    assert (await metrics.json())["details"]["needs"] == ["admin"]
     assert (await client.post(f"/api/agents/{other_id}/deactivate", headers=headers)).status == 403
     assert (await client.get("/api/agents/me", headers=headers)).status == 200
 

@@ -11,174 +11,23 @@ Needs what scripts/bootstrap.sh installs and builds: /usr/bin/chromium and web/d
 """
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import aiohttp
 import pytest
-from playwright.async_api import BrowserContext, Page, async_playwright, expect
-from pydantic import SecretStr
+from playwright.async_api import BrowserContext, Page, expect
 
-from agent_api.http_static import WEB_DIST
-from ccs.app import create_app
-from ccs.settings import Settings
-from cti.simulator import AgentBehaviour, PbxConfig, QueueConfig, Simulator
 from cti.simulator.originate import inbound_call
-from features.agents.plugin import SOCKETIO
-from state.models import AgentIn, QueueMembership
-from state.repositories.agents import upsert_agent
-from tests.helpers import until
-
-ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "web" / "dist"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SECRET = "browser-test-secret"
-PASSWORD = "pw-browser-123"
-# PBX seconds run 4x faster than wall-clock ones: the phone rings 1.5 s before it is answered,
-# long enough to see the pop while ringing.
-SCALE = 0.25
-RING_PBX_SECONDS = 6.0
-UI_TIMEOUT_MS = 20_000
-
-
-def _require_built_page() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh (installs Debian's chromium)")
-    if not (DIST / "index.html").exists():
-        pytest.fail("web/dist is missing: run scripts/bootstrap.sh (npm ci && npm run build in web/)")
-
-
-@pytest.fixture
-def queue() -> str:
-    """A queue of this test's own: agents that earlier tests left ready (their intents are
-    durable and re-applied to every PBX that comes up) never ring for its calls."""
-    return f"desk-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-async def simulator(queue: str) -> AsyncIterator[Simulator]:
-    config = PbxConfig(
-        queues=[QueueConfig(name=queue, strategy="ringall", timeout=30, members=[])],
-        # Members the server adds with QueueAdd: the agent's phone answers after a few rings
-        # and then waits for the caller to hang up.
-        default_agent=AgentBehaviour(answer_after=RING_PBX_SECONDS, talk=None),
-    )
-    sim = Simulator(config, secret=SECRET, time_scale=SCALE)
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-@pytest.fixture
-def settings(pg_dsn, redis_server, simulator) -> Settings:
-    base = Settings()
-    return base.model_copy(update={
-        "postgres": base.postgres.model_copy(update={"dsn": pg_dsn}),
-        "redis": base.redis.model_copy(update={"url": redis_server.url,
-                                               "key_prefix": f"b{uuid.uuid4().hex[:8]}"}),
-        "auth": base.auth.model_copy(
-            update={"secret_key": SecretStr("browser-test-secret-key-0123456789-abc")}),
-        "ami": base.ami.model_copy(update={
-            "host": "127.0.0.1", "port": simulator.port, "secret": SecretStr(SECRET),
-            "reconnect_min": 0.05, "reconnect_max": 0.2}),
-        "speech": base.speech.model_copy(update={"enabled": False}),
-        "ivr": base.ivr.model_copy(update={"enabled": False}),
-    })
-
-
-async def _make_agent(pg_pool, queue: str) -> tuple[str, str]:
-    """A new agent on a phone of its own: intents stored by earlier tests never touch it."""
-    await pg_pool.execute(
-        "INSERT INTO queues (name, title) VALUES ($1, 'Поддержка') ON CONFLICT DO NOTHING", queue)
-    suffix = uuid.uuid4().hex[:8]
-    login, interface = f"desk-{suffix}", f"PJSIP/desk-{suffix}"
-    await upsert_agent(pg_pool, AgentIn(
-        login=login, full_name="Анна Иванова", password=PASSWORD, interface=interface,
-        queues=[QueueMembership(queue=queue)]), rounds=4)
-    return login, interface
-
-
-async def _make_account(pg_pool) -> dict:
-    number = str(uuid.uuid4().int)[:12]
-    phone = "+7913" + number[-7:]
-    async with pg_pool.acquire() as conn:
-        consumer = await conn.fetchval(
-            "INSERT INTO consumers (kind, full_name) VALUES ('person', 'Пётр Сидоров') RETURNING id")
-        account_id = await conn.fetchval(
-            """INSERT INTO accounts (number, consumer_id, city, street, house, apartment)
-               VALUES ($1, $2, 'Омск', 'ул. Ленина', '5', '12') RETURNING id""", number, consumer)
-        phone_id = await conn.fetchval(
-            """INSERT INTO phones (e164) VALUES ($1)
-               ON CONFLICT (e164) DO UPDATE SET e164 = EXCLUDED.e164 RETURNING id""", phone)
-        await conn.execute("INSERT INTO account_phones (phone_id, account_id) VALUES ($1, $2)",
-                           phone_id, account_id)
-        await conn.execute(
-            """INSERT INTO balances (account_id, service, period, balance, debt, penalty,
-                                     months_overdue)
-               VALUES ($1, 'heating', '2026-10-01', 36201.67, 36201.67, 0, 15)""", account_id)
-    return {"id": account_id, "number": number, "phone": phone}
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    _require_built_page()
-    async with async_playwright() as playwright:
-        # A fresh profile each run: no cache, no stored session from an earlier page.
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, locale="ru-RU", timezone_id="Europe/Moscow",
-            viewport={"width": 1440, "height": 1000})
-        try:
-            yield context
-        finally:
-            await context.close()
-
-
-async def _wait_until_leading(origin: str) -> None:
-    """The server holds the PBX lease (its AMI link is up): pops will flow."""
-    async with aiohttp.ClientSession() as session:
-
-        async def leading() -> bool:
-            async with session.get(origin + "/health") as response:
-                body = await response.json()
-            return body["components"].get("agents", {}).get("state") == "leader"
-
-        await until(leading, timeout=15, interval=0.1)
-
-
-async def _log_in_and_go_ready(page: Page, origin: str, login: str, interface: str,
-                               simulator: Simulator, queue: str):
-    await page.goto(origin + "/")
-    await page.fill("input[name=login]", login)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    state = page.get_by_test_id("state")
-    await expect(state).to_have_attribute("data-state", "logged_out", timeout=UI_TIMEOUT_MS)
-    await expect(page.get_by_test_id("disconnected")).to_have_count(0)
-    # Ready: the PBX gets the member, unpaused, and the page says so once the PBX confirmed.
-    await page.get_by_test_id("go-ready").click()
-    await expect(state).to_have_attribute("data-state", "ready", timeout=UI_TIMEOUT_MS)
-    member = simulator.pbx.queues[queue].members.get(interface)
-    assert member is not None and not member.paused
-    return state
-
-
-async def _serve(aiohttp_server, settings):
-    app = create_app(settings)
-    app[WEB_DIST] = DIST
-    server = await aiohttp_server(app)
-    origin = str(server.make_url("/")).rstrip("/")
-    await _wait_until_leading(origin)
-    return app, origin
-
-
-def _text(value: str) -> str:
-    return value.replace("\u00a0", " ")
+from tests.browser.rig import (
+    ARTIFACTS,
+    UI_TIMEOUT_MS,
+    drop_links,
+    log_in_and_go_ready,
+    make_account,
+    make_agent,
+    serve,
+    text,
+    watch,
+)
 
 
 @pytest.mark.timeout(120)
@@ -186,19 +35,15 @@ async def test_when_an_agent_goes_ready_and_a_call_comes_then_the_card_pops_and_
     aiohttp_server, settings, simulator, queue, pg_pool, browser: BrowserContext
 ):
     ARTIFACTS.mkdir(exist_ok=True)
-    login, interface = await _make_agent(pg_pool, queue)
-    account = await _make_account(pg_pool)
+    login, interface = await make_agent(pg_pool, queue)
+    account = await make_account(pg_pool)
 
-    app, origin = await _serve(aiohttp_server, settings)
+    app, origin = await serve(aiohttp_server, settings)
 
     page: Page = browser.pages[0] if browser.pages else await browser.new_page()
-    foreign: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(origin) or r.url.startswith("data:")
-            else foreign.append(r.url))
-    console_errors: list[str] = []
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    foreign, console_errors = watch(page, origin)
 
-    state = await _log_in_and_go_ready(page, origin, login, interface, simulator, queue)
+    state = await log_in_and_go_ready(page, origin, login, interface, simulator, queue)
 
     # A caller from the account's phone: the card pops while the agent's phone rings.
     simulator.spawn(inbound_call(simulator.pbx, queue, account["phone"], "Petr Sidorov",
@@ -208,7 +53,7 @@ async def test_when_an_agent_goes_ready_and_a_call_comes_then_the_card_pops_and_
     card = page.get_by_test_id("card")
     await expect(card).to_have_attribute("data-account", account["number"])
     await expect(page.get_by_test_id("consumer-name")).to_have_text("Пётр Сидоров")
-    assert _text(await page.get_by_test_id("total-debt").inner_text()) == "36 201,67"
+    assert text(await page.get_by_test_id("total-debt").inner_text()) == "36 201,67"
 
     # The phone answers: the same pop turns to a call, the timeline shows the answer.
     await expect(pop).to_have_attribute("data-status", "answered", timeout=UI_TIMEOUT_MS)
@@ -255,19 +100,7 @@ async def test_when_an_agent_goes_ready_and_a_call_comes_then_the_card_pops_and_
 
     # The link drops (the server closes every Socket.IO connection): the page says so instead
     # of looking live, reconnects by itself and gets the whole state again, without a refresh.
-    # The page reconnects within a second, so the banner is caught by a DOM observer.
-    await page.evaluate("""() => new MutationObserver((_, observer) => {
-        if (document.querySelector('[data-testid=disconnected]')) {
-            window.sawBanner = true; observer.disconnect();
-        }
-    }).observe(document.body, {childList: true, subtree: true})""")
-    sio = app[SOCKETIO]
-    links = [sid for sid, _ in sio.manager.get_participants("/agent", None)]
-    assert links, "the page holds no Socket.IO connection"
-    for sid in links:
-        await sio.disconnect(sid, namespace="/agent")
-    await page.wait_for_function("() => window.sawBanner === true", timeout=UI_TIMEOUT_MS)
-    await expect(page.get_by_test_id("disconnected")).to_have_count(0, timeout=UI_TIMEOUT_MS)
+    await drop_links(page, app, "/agent")
     await expect(state).to_have_attribute("data-state", "on_call")
     await expect(pop).to_have_attribute("data-call-id", call_id or "")
 
@@ -276,10 +109,10 @@ async def test_when_an_agent_goes_ready_and_a_call_comes_then_the_card_pops_and_
 async def test_when_the_pbx_refuses_a_pause_then_the_page_shows_it_failed_with_the_pbx_reason(
     aiohttp_server, settings, simulator, queue, pg_pool, browser: BrowserContext
 ):
-    login, interface = await _make_agent(pg_pool, queue)
-    _, origin = await _serve(aiohttp_server, settings)
+    login, interface = await make_agent(pg_pool, queue)
+    _, origin = await serve(aiohttp_server, settings)
     page: Page = browser.pages[0] if browser.pages else await browser.new_page()
-    state = await _log_in_and_go_ready(page, origin, login, interface, simulator, queue)
+    state = await log_in_and_go_ready(page, origin, login, interface, simulator, queue)
 
     # The member vanishes from the PBX without an event: the next pause is refused by the PBX.
     del simulator.pbx.queues[queue].members[interface]
@@ -297,11 +130,11 @@ async def test_when_the_pbx_refuses_a_pause_then_the_page_shows_it_failed_with_t
 async def test_when_an_unknown_number_calls_then_the_pop_offers_a_search_that_opens_the_card(
     aiohttp_server, settings, simulator, queue, pg_pool, browser: BrowserContext
 ):
-    login, interface = await _make_agent(pg_pool, queue)
-    account = await _make_account(pg_pool)
-    _, origin = await _serve(aiohttp_server, settings)
+    login, interface = await make_agent(pg_pool, queue)
+    account = await make_account(pg_pool)
+    _, origin = await serve(aiohttp_server, settings)
     page: Page = browser.pages[0] if browser.pages else await browser.new_page()
-    await _log_in_and_go_ready(page, origin, login, interface, simulator, queue)
+    await log_in_and_go_ready(page, origin, login, interface, simulator, queue)
 
     simulator.spawn(inbound_call(simulator.pbx, queue, "+79990000000", "Unknown", patience=3600))
     await expect(page.get_by_test_id("pop")).to_be_visible(timeout=UI_TIMEOUT_MS)
@@ -319,10 +152,10 @@ async def test_when_an_unknown_number_calls_then_the_pop_offers_a_search_that_op
 async def test_when_a_call_ends_then_the_wrapup_counts_down_the_agent_extends_then_ends_it_after_the_outcome(
     aiohttp_server, settings, simulator, queue, pg_pool, browser: BrowserContext
 ):
-    login, interface = await _make_agent(pg_pool, queue)
-    _, origin = await _serve(aiohttp_server, settings)
+    login, interface = await make_agent(pg_pool, queue)
+    _, origin = await serve(aiohttp_server, settings)
     page: Page = browser.pages[0] if browser.pages else await browser.new_page()
-    state = await _log_in_and_go_ready(page, origin, login, interface, simulator, queue)
+    state = await log_in_and_go_ready(page, origin, login, interface, simulator, queue)
 
     simulator.spawn(inbound_call(simulator.pbx, queue, "+79990000001", "Caller", patience=3600))
     pop = page.get_by_test_id("pop")

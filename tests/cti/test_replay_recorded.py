@@ -34,7 +34,7 @@ def key(e: DomainEvent) -> tuple:
     if k in ("member_state_changed", "member_added"):
         m = e.member
         return (k, m.interface.split("/")[1].split("@")[0], m.status_text, m.paused,
-                m.paused_reason)
+                m.paused_reason, *(("in_call",) if m.in_call else ()))
     if k == "member_removed":
         return (k, e.interface.split("/")[1].split("@")[0])
     if k in ("caller_left_queue",):
@@ -65,8 +65,12 @@ def test_when_caller_hangs_up_after_answer_then_events_tell_the_whole_story():
         ("member_state_changed", "1001", "in_use", False, ""),
         ("caller_left_queue", "support"),
         ("call_answered", "support", "Local/1001@agents/n", 2.0),
+        # Asterisk sends nothing when InCall turns on: the tracker sets it at AgentConnect,
+        # and clears it when the member's part ends.
+        ("member_state_changed", "1001", "in_use", False, "", "in_call"),
         ("member_state_changed", "1002", "not_in_use", False, ""),
         ("agent_completed", "support", "Local/1001@agents/n", "caller", 3.0),
+        ("member_state_changed", "1001", "in_use", False, ""),
         ("call_ended", "caller", 3.0),
         ("member_state_changed", "1001", "not_in_use", False, ""),
     ]
@@ -90,8 +94,10 @@ def test_when_agent_hangs_up_first_then_call_ends_with_reason_agent():
         ("member_state_changed", "1004", "in_use", False, ""),
         ("caller_left_queue", "billing"),
         ("call_answered", "billing", "Local/1003@agents/n", 2.0),
+        ("member_state_changed", "1003", "in_use", False, "", "in_call"),
         ("member_state_changed", "1004", "not_in_use", False, ""),
         ("agent_completed", "billing", "Local/1003@agents/n", "agent", 3.0),
+        ("member_state_changed", "1003", "in_use", False, ""),
         ("member_state_changed", "1003", "not_in_use", False, ""),
         ("call_ended", "agent", 3.0),
     ]
@@ -136,7 +142,9 @@ def test_when_first_member_does_not_answer_then_it_is_auto_paused_and_next_one_a
         ("member_state_changed", "1008", "in_use", False, ""),
         ("caller_left_queue", "meters"),
         ("call_answered", "meters", "Local/1008@agents/n", 6.0),
+        ("member_state_changed", "1008", "in_use", False, "", "in_call"),
         ("agent_completed", "meters", "Local/1008@agents/n", "caller", 3.0),
+        ("member_state_changed", "1008", "in_use", False, ""),
         ("call_ended", "caller", 3.0),
         ("member_state_changed", "1008", "not_in_use", False, ""),
         ("member_state_changed", "1007", "not_in_use", False, ""),
@@ -216,17 +224,21 @@ def test_when_five_callers_compete_then_each_gets_the_verdict_of_the_scenario():
     abandoned = {by_call[e.linkedid]: e.wait for e in events if e.kind == "call_abandoned"}
     # Galina hangs up 4 s in, talking to Pavel (rings 1 s); Boris gets Raisa (rings 3 s) and
     # hangs up at 9 s; Denis waits for Pavel, who hangs up after ~4 s of talk; Elena's Queue()
-    # times out at 7 s (reported as an abandon); Alexey only ever gets Semyon, who never
+    # times out at 7 s (app_queue sends QueueCallerAbandon for it too, but no HangupRequest
+    # came first: a timeout, not an abandon); Alexey only ever gets Semyon, who never
     # answers (fewestcalls keeps choosing him), and hangs up at 25 s.
     assert answered == {"+79120000023": "1014", "+79120000022": "1015", "+79120000024": "1014"}
     assert ended == {"+79120000021": "abandoned", "+79120000022": "caller",
                      "+79120000023": "caller", "+79120000024": "agent",
-                     "+79120000025": "abandoned"}
-    assert abandoned == {"+79120000025": 7.0, "+79120000021": 24.0}
+                     "+79120000025": "timeout"}
+    assert abandoned == {"+79120000021": 24.0}
+    left = {by_call[e.linkedid]: e.reason for e in events if e.kind == "caller_left_queue"}
+    assert left == {"+79120000021": "", "+79120000022": "", "+79120000023": "",
+                    "+79120000024": "", "+79120000025": "timeout"}
     assert {e.interface for e in events if e.kind == "agent_ring_no_answer"} == {
         "Local/1016@agents/n"}
     q = tracker.queue("debt")
-    assert (q.waiting, q.talking, q.answered, q.abandoned) == (0, 0, 3, 2)
+    assert (q.waiting, q.talking, q.answered, q.abandoned, q.timed_out) == (0, 0, 3, 1, 1)
     assert tracker.calls() == () and tracker.member_channels == {}
     assert all(m.ringing_for == "" and m.talking_for == "" for m in q.members)
 
@@ -236,7 +248,8 @@ def test_when_caller_is_redirected_then_blind_transferred_then_nothing_leaks():
     wanted = {"call_transferred", "agent_completed", "call_ended", "call_answered"}
     assert [key(e) for e in events if e.kind in wanted] == [
         ("call_answered", "frontdesk", "Local/1017@agents/n", 1.0),
-        ("call_transferred", "redirect", "frontdesk", "escalation"),
+        # The caller's BridgeLeave already names where the Redirect sent it.
+        ("call_transferred", "redirect", "frontdesk", "escalation@ccs-xfer"),
         ("call_answered", "escalation", "Local/1018@agents/n", 2.0),
         ("agent_completed", "escalation", "Local/1018@agents/n", "caller", 6.0),
         # The late AgentComplete of the first queue: the member talked 2 s, not 10.

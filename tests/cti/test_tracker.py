@@ -116,7 +116,10 @@ def test_when_link_is_lost_then_model_is_kept_but_stale_until_resync():
     assert tracker.status()["stale"] is True and len(tracker.calls()) == 1
     changes = tracker.resync(PbxSnapshot.from_messages([
         {"Event": "CoreShowChannelsComplete", "EventList": "Complete", "ListItems": "0"}]))
-    assert [(e.kind, e.reason) for e in changes] == [("call_ended", "lost")]
+    # The member who talked is no longer in the call (InCall was set at AgentConnect).
+    assert [(e.kind, getattr(e, "reason", "")) for e in changes] == [
+        ("member_state_changed", ""), ("call_ended", "lost")]
+    assert changes[0].member.in_call is False
     assert tracker.calls() == () and tracker.status()["stale"] is False
     assert tracker.queue("support").talking == 0
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { date, decimal, duration, money, period, phone, time } from "./format";
+import { date, decimal, duration, money, percent, period, phone, plainNumber, time } from "./format";
 
 const sp = (s: string) => s.replace(/\u00a0/g, " ");
 
@@ -42,5 +42,16 @@ describe("numbers", () => {
     expect(sp(decimal("12345.6"))).toBe("12 345,6");
     expect(phone("+79121234567")).toBe("+7 912 123-45-67");
     expect(phone("100")).toBe("100");
+  });
+});
+
+describe("shares", () => {
+  it("writes a share as a percentage with a decimal comma, one decimal at most", () => {
+    expect(sp(percent(0.875))).toBe("87,5 %");
+    expect(sp(percent(1))).toBe("100 %");
+    expect(sp(percent(2 / 3))).toBe("66,7 %");
+    expect(percent(null)).toBe("");
+    expect(plainNumber(5)).toBe("5");
+    expect(plainNumber(2.5)).toBe("2,5");
   });
 });

@@ -72,3 +72,16 @@ export function phone(e164: string | null | undefined): string {
   const m = /^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(e164);
   return m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : e164;
 }
+
+/** A share 0..1 -> "87,5 %" (one decimal, none when it is ,0); null -> "". */
+export function percent(share: number | null | undefined): string {
+  if (share === null || share === undefined || Number.isNaN(share)) return "";
+  const text = (Math.round(share * 1000) / 10).toFixed(1).replace(/\.0$/, "").replace(".", ",");
+  return `${text}${NBSP}%`;
+}
+
+/** 5 -> "5", 2.5 -> "2,5" (a decimal comma, at most `digits` decimals). */
+export function plainNumber(value: number, digits = 1): string {
+  const factor = 10 ** digits;
+  return String(Math.round(value * factor) / factor).replace(".", ",");
+}

@@ -134,8 +134,13 @@ async def test_when_pbx_console_pauses_the_member_then_the_view_follows(sim, sta
     queue = sim.pbx.queues["support"]
     sim.pbx.set_paused(queue, queue.members[STATIC], True, "console")
     await view_is(stack, agent_id, "not_ready", "console")
-    history = await stack.state_log.history(agent_id)
-    assert [(s, r) for s, r, _a, _b in history][-2:] == [("ready", ""), ("not_ready", "console")]
+
+    async def logged() -> list:  # the log row follows the Redis write
+        history = await stack.state_log.history(agent_id)
+        states = [(s, r) for s, r, _a, _b in history]
+        return states if states[-1:] == [("not_ready", "console")] else []
+
+    assert (await until(logged, timeout=5))[-2:] == [("ready", ""), ("not_ready", "console")]
 
 
 async def test_when_dynamic_agent_logs_out_then_it_leaves_every_queue(sim, stacks, agents_db):

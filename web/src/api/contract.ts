@@ -296,3 +296,180 @@ export interface SearchReply {
 export interface OutboundReply {
   call_id: string;
 }
+
+// --- the supervisor board (features/supervisor/board_schemas.py, namespace /supervisor) ---
+// Seconds are floats; stamps are ISO text except QueueTile.longest_wait_since, an epoch in
+// seconds (the page computes now − since, so the wait advances with the clock between pushes).
+
+export interface Figures {
+  offered: number;
+  answered: number;
+  abandoned: number;
+  short_abandoned: number;
+  timeout: number;
+  transferred: number;
+  redirected?: number;
+  answered_in_threshold: number;
+  service_level: number | null;
+  asa: number | null;
+  avg_wait: number | null;
+  aht: number | null;
+  longest_handle: number | null;
+  avg_wrapup: number | null;
+  abandon_rate: number | null;
+}
+
+export interface QueueAgents {
+  logged_in: number;
+  ready: number;
+  ringing: number;
+  on_call: number;
+  wrap_up: number;
+  not_ready: number;
+  not_ready_by_reason: Record<string, number>;
+}
+
+// Where a tile's figures turn amber and red: the server's settings (CCS_SUPERVISOR__COLOUR_*,
+// SL_TARGET*), worked out per queue.
+export interface TileColours {
+  sl_target: number; // share 0..1: at or above it the service level is green
+  sl_red_below: number; // share 0..1: below it red (between: amber)
+  waiting_amber: number; // callers waiting: amber from here
+  waiting_red: number; // red from here
+  wait_amber: number; // longest wait, seconds: amber from here
+  wait_red: number; // red from here
+}
+
+// One 5-minute bucket of the last hour's chart: the legs that entered the queue in it.
+export interface SeriesPoint {
+  start: Iso;
+  seconds: number;
+  offered: number;
+  answered: number;
+  abandoned: number;
+  service_level: number | null;
+}
+
+export interface QueueTile {
+  name: string;
+  title: string | null;
+  sl_threshold: number;
+  sl_target: number;
+  colours: TileColours;
+  waiting: number;
+  talking: number; // calls being talked now: they join the figures when they end
+  longest_wait_since: number | null;
+  longest_wait: number;
+  agents: QueueAgents;
+  today: Figures;
+  last_hour: Figures;
+  last_hour_series: SeriesPoint[];
+}
+
+export interface AgentRow {
+  agent_id: number;
+  login: string;
+  full_name: string;
+  state: Readiness;
+  reason: string | null;
+  since: Iso | null;
+  queues: string[];
+  calls_today: number;
+  aht_today: number | null;
+  call_id: string | null;
+}
+
+export interface AbandonedCall {
+  record_id: number;
+  call_id: string;
+  queue: string;
+  caller_number: string;
+  account: string | null;
+  waited: number;
+  abandoned_at: Iso;
+  called_back: boolean;
+  called_back_at: Iso | null;
+}
+
+export interface Callback {
+  id: number;
+  account: string | null;
+  phone: string;
+  agent_id: number | null;
+  created_at: Iso;
+  due_at: Iso;
+  overdue: boolean;
+  note: string;
+  status: "open" | "done";
+  outcome: string | null;
+}
+
+export interface Board {
+  generated_at: Iso;
+  day: string;
+  timezone: string;
+  formulas: Record<string, string>;
+  queues: QueueTile[];
+  agents: AgentRow[];
+  abandoned: AbandonedCall[];
+  callbacks: Callback[];
+  short_abandon_seconds: number;
+  pause_reasons: Choice[]; // empty: this server process does not know them (the page's list)
+}
+
+// An audit line (features/supervisor/audit.py): who did what (force_not_ready,
+// force_logged_out, spy_listen…) to whom, when, and how it went (result "ok" or an error id).
+export interface AuditEntry {
+  id: number;
+  at: Iso;
+  actor_id: number | null;
+  actor_login: string;
+  action: string;
+  target_agent_id: number | null;
+  target: string | null;
+  details: Record<string, unknown>;
+  result: string;
+  message: string | null;
+}
+
+export interface SupervisorServerEvents {
+  board: (board: Board) => void;
+  queue: (payload: { queue: QueueTile }) => void;
+  agent: (payload: { agent: AgentRow }) => void;
+  abandoned: (payload: { abandoned: AbandonedCall[] }) => void;
+  callbacks: (payload: { callbacks: Callback[] }) => void;
+  audit: (payload: { entry: AuditEntry }) => void;
+  error: (error: ServerError) => void;
+}
+
+export type SpyMode = "listen" | "whisper" | "barge";
+
+export interface ForcedReadiness {
+  state: "not_ready" | "logged_out";
+  reason?: string;
+}
+
+export interface CallIdReply {
+  call_id: string;
+}
+
+// --- the agent's callback commitments (features/supervisor/schemas.py, http.py /api/callbacks) ---
+
+/** POST /api/callbacks: no `due_in_minutes` means the server's default (the 4-hour standard). */
+export interface CallbackIn {
+  phone: string;
+  account?: string;
+  call_id?: string;
+  note: string;
+  due_in_minutes?: number;
+}
+
+/** PUT /api/callbacks/{id}/outcome: closes the commitment. */
+export interface CallbackOutcomeIn {
+  outcome: string;
+  comment?: string;
+}
+
+export interface CallbackList {
+  callbacks: Callback[];
+}

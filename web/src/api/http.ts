@@ -22,7 +22,7 @@ export class ApiError extends Error {
 
 type Method = "GET" | "POST" | "PUT";
 
-async function call<T>(method: Method, path: string, token: string | null, body?: unknown): Promise<T> {
+export async function call<T>(method: Method, path: string, token: string | null, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -7,6 +7,7 @@ import { StateControl } from "../readiness/StateControl";
 import { WrapUp } from "../readiness/WrapUp";
 import { PopArea } from "../pop/PopArea";
 import { ClosedNotices } from "../pop/ClosedNotices";
+import { CallbacksPanel } from "../callbacks/CallbacksPanel";
 
 export function Desk() {
   const agent = me.value;
@@ -23,6 +24,7 @@ export function Desk() {
           <StateControl />
           <WrapUp />
           <ClosedNotices />
+          <CallbacksPanel />
         </aside>
         <main class="work">
           <PopArea />

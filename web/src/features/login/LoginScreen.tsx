@@ -13,7 +13,8 @@ function explain(exc: unknown): string {
   return t.login.failed(String(exc));
 }
 
-export function LoginScreen() {
+// The same login for the desk and the board; each page names itself.
+export function LoginScreen({ title = t.appTitle, heading = t.login.title }: { title?: string; heading?: string }) {
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
@@ -34,8 +35,8 @@ export function LoginScreen() {
   return (
     <main class="login">
       <form class="login-box" onSubmit={submit} data-testid="login-form">
-        <h1>{t.appTitle}</h1>
-        <h2>{t.login.title}</h2>
+        <h1>{title}</h1>
+        <h2>{heading}</h2>
         {endedBecause.value && (
           <p class="notice" role="status">{t.connection.sessionEnded} ({endedBecause.value})</p>
         )}

@@ -6,6 +6,7 @@ import { Timeline } from "../calls/Timeline";
 import { DispositionSelector } from "../calls/DispositionSelector";
 import { IvrPanel } from "./IvrPanel";
 import { CardPicker } from "./CardPicker";
+import { PromiseCallback } from "../callbacks/PromiseCallback";
 
 export function PopView({ pop }: { pop: Pop }) {
   return (
@@ -29,6 +30,7 @@ export function PopView({ pop }: { pop: Pop }) {
           <Timeline pop={pop} />
           {pop.ivr && <IvrPanel ivr={pop.ivr} />}
           <DispositionSelector pop={pop} />
+          <PromiseCallback pop={pop} />
         </div>
         <div class="pop-main">
           <CardPicker callId={pop.call_id} card={cardOf(pop)} candidates={pop.candidates} />

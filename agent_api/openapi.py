@@ -1,0 +1,211 @@
+"""The OpenAPI 3.1 document of the REST API, generated from the application's own router.
+
+Every method and path the router serves is in it (HEAD, which aiohttp adds beside each GET, the
+Socket.IO endpoint and the web pages and their assets are left out), so it cannot drift from
+the routes. Per operation:
+
+- ``x-roles``: the roles the handler declares (``agent_api.auth.allow``/``public``);
+- ``summary``: the first line of the handler's docstring, else its name in words;
+- ``requestBody``: the pydantic model the handler passes to ``read_model`` (found in its code,
+  so handlers need no annotation), or the one a ``@documented(body=...)`` names;
+- error responses: the one error shape ``{error_id, message, details}``.
+
+Served at ``GET /api/openapi.json`` to any signed-in role: it names no data, but an anonymous
+caller has no use for the map of the staff's API.
+"""
+from __future__ import annotations
+
+import dis
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from agent_api.auth import ANY_ROLE, allow, declared_access
+
+_DOC = "__ccs_openapi__"
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
+_GENERIC_NAMES = frozenset({"handler", "endpoint", "view"})
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error_id", "message", "details"],
+    "properties": {
+        "error_id": {"type": "string", "description": "Stable id clients switch on, e.g. "
+                     "`not-found`, `database-unavailable`."},
+        "message": {"type": "string", "description": "For people; never parsed."},
+        "details": {"type": "object", "description": "Machine-readable details of the error."},
+    },
+}
+
+
+def documented(*, roles: tuple[str, ...] | None = None, security: tuple[str, ...] | None = None,
+               note: str | None = None, body: type[BaseModel] | None = None,
+               response: type[BaseModel] | None = None) -> Callable:
+    """Say in the document what the router and the code cannot tell (optional on a handler)."""
+    def mark(handler: Callable) -> Callable:
+        setattr(handler, _DOC, {"roles": roles, "security": security, "note": note,
+                                "body": body, "response": response})
+        return handler
+
+    return mark
+
+
+def is_documented_route(route: web.AbstractRoute) -> bool:
+    """Whether the route belongs in the document (see the module's docstring)."""
+    resource = route.resource
+    if resource is None or route.method == "HEAD":
+        return False
+    if resource.canonical.startswith("/socket.io/"):
+        return False
+    return getattr(inspect.unwrap(route.handler), "__module__", "") != "agent_api.http_static"
+
+
+def body_model(handler: Callable) -> type[BaseModel] | None:
+    """The model in the handler's ``read_model(request, Model)`` call, if it has one."""
+    doc = getattr(handler, _DOC, None)
+    if doc and doc.get("body"):
+        return doc["body"]
+    func = inspect.unwrap(handler)
+    code = getattr(func, "__code__", None)
+    if code is None or "read_model" not in code.co_names:
+        return None
+    found = inspect.getclosurevars(func)
+    names = {**found.builtins, **func.__globals__, **found.nonlocals}
+    ops = [i for i in dis.get_instructions(func)
+           if i.opname in ("LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD", "LOAD_DEREF", "LOAD_FAST")
+           or i.opname.startswith("CALL") or i.opname == "PRECALL"]
+    for at, op in enumerate(ops):
+        if op.argval != "read_model" or op.opname not in ("LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD"):
+            continue
+        # read_model, request, then the model: a name, perhaps with attributes (schemas.X).
+        rest = ops[at + 2:]
+        if not rest or rest[0].opname not in ("LOAD_GLOBAL", "LOAD_DEREF"):
+            continue
+        value: Any = names.get(rest[0].argval)
+        for attr in rest[1:]:
+            if attr.opname != "LOAD_ATTR":
+                break
+            value = getattr(value, attr.argval, None)
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return value
+    return None
+
+
+def _summary(handler: Callable, method: str, path: str) -> str:
+    doc = inspect.getdoc(inspect.unwrap(handler))
+    if doc:  # the first sentence of the first paragraph
+        paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+        return re.split(r"(?<=[.;:])\s", paragraph, maxsplit=1)[0].rstrip(".;:")
+    name = getattr(inspect.unwrap(handler), "__name__", "").strip("_")
+    if not name or name in _GENERIC_NAMES:  # a handler made by a factory: say the path
+        name = [part for part in path.split("/") if part and "{" not in part][-1]
+    words = re.sub(r"[_\-.]+", " ", name).strip()
+    return f"{words[:1].upper()}{words[1:]}"
+
+
+def _routes(app: web.Application) -> Iterator[tuple[str, str, Callable]]:
+    for route in app.router.routes():
+        if is_documented_route(route):
+            yield route.method.lower(), route.resource.canonical, route.handler
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _operation(method: str, path: str, handler: Callable,
+               bodies: dict[type[BaseModel], dict]) -> dict:
+    doc = getattr(handler, _DOC, None) or {}
+    access = declared_access(handler)
+    roles = sorted(doc.get("roles") or access or ())
+    public = access is not None and "(public)" in access and not doc.get("roles")
+    operation: dict[str, Any] = {
+        "operationId": f"{method}_{re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_') or 'root'}",
+        "summary": _summary(handler, method, path),
+        "description": inspect.getdoc(inspect.unwrap(handler)) or "",
+        "x-roles": ["(public)"] if public else roles,
+        "security": [] if public else [{name: []} for name in doc.get("security") or ("bearer",)],
+        "responses": {"2XX": {"description": "Success."}, "default": _error("An error.")},
+    }
+    if doc.get("note"):
+        operation["description"] = f"{operation['description']}\n\n{doc['note']}".strip()
+    if not public:
+        operation["responses"]["401"] = _error("No valid session token.")
+        operation["responses"]["403"] = _error(f"The caller's role is not one of {roles}.")
+    params = _PATH_PARAM.findall(path)
+    if params:
+        operation["parameters"] = [{"name": p, "in": "path", "required": True,
+                                    "schema": {"type": "string"}} for p in params]
+    model = body_model(handler)
+    if model is not None:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": bodies[model]}}}
+        operation["responses"]["422"] = _error("The body is not the schema's.")
+        operation["responses"]["415"] = _error("The body is not JSON in UTF-8.")
+    response = doc.get("response")
+    if response is not None:
+        operation["responses"]["2XX"]["content"] = {"application/json": {"schema": bodies[response]}}
+    return operation
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ccs")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+_VERSION = _version()  # read at import: the lookup reads files, never in the event loop
+
+
+def build_document(app: web.Application) -> dict:
+    routes = list(_routes(app))
+    models: set[type[BaseModel]] = set()
+    for _, _, handler in routes:
+        models.update(m for m in (body_model(handler),
+                                  (getattr(handler, _DOC, None) or {}).get("response")) if m)
+    ordered = sorted(models, key=lambda m: f"{m.__module__}.{m.__qualname__}")
+    refs, top = models_json_schema([(m, "validation") for m in ordered],
+                                   ref_template="#/components/schemas/{model}")
+    bodies = {m: refs[(m, "validation")] for m in ordered}
+    paths: dict[str, dict] = {}
+    for method, path, handler in routes:
+        paths.setdefault(path, {})[method] = _operation(method, path, handler, bodies)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ccs contact-center server", "version": _VERSION},
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": ERROR_SCHEMA, **top.get("$defs", {})},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "The session token of POST /api/login."},
+                "scrapeToken": {"type": "http", "scheme": "bearer",
+                                "description": "CCS_HTTP__METRICS_TOKEN (GET /metrics only)."},
+            },
+        },
+    }
+
+
+_CACHE = web.AppKey("openapi_cache", dict)
+
+
+@allow(*ANY_ROLE)
+async def openapi_json(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this API."""
+    cache = request.app[_CACHE]
+    if "document" not in cache:  # the router is frozen once serving: built once
+        cache["document"] = build_document(request.app)
+    return web.json_response(cache["document"])
+
+
+def setup(app: web.Application) -> None:
+    app[_CACHE] = {}
+    app.router.add_get("/api/openapi.json", openapi_json)

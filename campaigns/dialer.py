@@ -1,0 +1,145 @@
+"""One robocall try to the PBX: the Originate (through cti/) and the message it carries.
+
+``Originate`` Async, ``Channel: Local/<digits>@ccs-robocall-callee``, ``Context: ccs-robocall``,
+ActionID ``ccs-robocall-<attempt>-<try>`` and the variables dialplans/robocall.conf reads
+(``CCS_ATTEMPT`` first). Only the answer "successfully queued" is awaited here; the call's fate
+comes later as events (outcomes.py via the pacer). What a failed send means for the try:
+
+- a message it cannot say (``MessageError``: a prompt with no recording, a line too long for
+  the AMI): nothing is sent, the try ends ``failed``;
+- ``NotConnected``: the action never left this process, nobody is called: the claim is undone;
+- an error answer (the PBX refused the Originate): nobody is called: the try ends ``failed``;
+- ``LinkLost`` / ``ActionTimeout``: the PBX may have taken it: the try stays ``dialing`` and
+  the reconciliation settles it with what the PBX reports (never dialled again blindly).
+"""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from campaigns.attempts import Claimed
+from campaigns.models import (AddressPart, AmountPart, DatePart, ListenerOptions, PromptPart,
+                              StoredCampaign)
+from campaigns.settings import CampaignSettings
+from cti.actions import AmiActions, originate
+from cti.errors import ActionFailed, ActionTimeout, LinkLost, NotConnected
+from ivr.prompts import Prompt, join, load
+
+log = logging.getLogger(__name__)
+
+CALLEE_CONTEXT = "ccs-robocall-callee"
+ROBOCALL_CONTEXT = "ccs-robocall"
+# Campaigns speak Russian (dialplans/robocall.conf sets the channel's language to it); every
+# file comes from this prompt module, so the sound set (ivr/sounds) builds all of them.
+LANG = "ru"
+PROMPTS = load(LANG)
+# Asterisk's manager reads a line into 1025 bytes and drops a longer one (manager.c inbuf), so
+# CCS_PARTS names the set's two usual folders by one letter (dialplans/robocall.conf hard-codes
+# them, like the channel's language): every template with any sum fits with room to spare (the
+# longest, every phrase with two sums of a billion, takes about half); a longer one is refused.
+AMI_LINE = 1024
+_SHORT = {"r": f"{PROMPTS.FOLDER}/robocall-", "w": f"{PROMPTS.WORDS}/"}
+
+SENT, NOT_SENT, REFUSED, UNKNOWN = "sent", "not_sent", "refused", "unknown"
+
+
+class MessageError(ValueError):
+    """The campaign's message cannot be said (an unknown prompt, too long for one Originate)."""
+
+
+def _kopecks(params: dict[str, Any], service: str | None) -> int | None:
+    """The account's debt frozen at start (store.start: ``debt_kopecks``, and per service
+    ``debt_by_service``)."""
+    value = (params.get("debt_by_service") or {}).get(service) if service else \
+        params.get("debt_kopecks")
+    return int(value) if value is not None else None
+
+
+def message(campaign: StoredCampaign, params: dict[str, Any]) -> Prompt:
+    """What the callee hears before the keys, as files of the sound set."""
+    out: list[Prompt] = []
+    for part in campaign.spec.message:
+        if isinstance(part, PromptPart):
+            try:
+                out.append(PROMPTS.ROBOCALL_MESSAGES[part.name])
+            except KeyError:
+                raise MessageError(f"no recording for the prompt {part.name!r}") from None
+        elif isinstance(part, AmountPart):
+            kopecks = _kopecks(params, part.service)
+            if kopecks is not None:
+                # The IVR's words (рубль/рубля/рублей, одна/две копейки): one recording per word.
+                out.append(PROMPTS.money(Decimal(max(0, kopecks)) / 100))
+        elif isinstance(part, DatePart):
+            out.append(PROMPTS.day_and_month(part.value))
+        elif isinstance(part, AddressPart):
+            house = str(params.get("house", "")).strip()
+            digits = "".join(ch for ch in house.split("/")[0] if ch.isdigit())
+            if digits:  # street names have no recordings: the house number only
+                out += [PROMPTS.ROBOCALL_HOUSE, PROMPTS.number(int(digits))]
+    return join(*out)
+
+
+def _part(file: str) -> str:
+    for kind, folder in _SHORT.items():
+        if file.startswith(folder):
+            return f"{kind}:{file[len(folder):]}"
+    return f"p:{file}"
+
+
+def message_parts(campaign: StoredCampaign, params: dict[str, Any]) -> str:
+    """The message as CCS_PARTS: ``r:<robocall phrase>``, ``w:<word>`` or ``p:<file>`` joined
+    by ``^`` (see dialplans/robocall.conf)."""
+    return "^".join(_part(file) for file in message(campaign, params).files)
+
+
+def keys_prompt(options: ListenerOptions) -> Prompt:
+    """The options the campaign offers, each with its key: what Read plays while it listens."""
+    offered = ((PROMPTS.ROBOCALL_KEY_CONFIRM, options.confirm_key),
+               (PROMPTS.ROBOCALL_KEY_OPERATOR, options.operator_key),
+               (PROMPTS.ROBOCALL_KEY_OPT_OUT, options.opt_out_key))
+    return join(*(join(say, PROMPTS.number(int(key))) for say, key in offered if key))
+
+
+def originate_action(claimed: Claimed, campaign: StoredCampaign,
+                     settings: CampaignSettings) -> dict[str, Any]:
+    spec = campaign.spec
+    digits = "".join(ch for ch in claimed.phone if ch.isdigit())
+    variables = {
+        "CCS_ATTEMPT": str(claimed.attempt_id), "CCS_TRY": str(claimed.try_no),
+        "CCS_CAMPAIGN": str(campaign.id), "CCS_PARTS": message_parts(campaign, claimed.params),
+        "CCS_KEYS": "&".join(keys_prompt(spec.options).files),
+        "CCS_OPERATOR_KEY": spec.options.operator_key or "",
+        "CCS_OPT_OUT_KEY": spec.options.opt_out_key or "",
+        "CCS_TARGET_QUEUE": spec.pacing.target_queue or "",
+        "CCS_AMD": "1" if settings.answering_machine_detection else "0",
+    }
+    for name, value in variables.items():
+        if len(f"Variable: {name}={value}\r\n".encode()) > AMI_LINE:
+            raise MessageError(f"{name} is too long for one AMI line ({len(value)} characters)")
+    action = originate(f"Local/{digits}@{CALLEE_CONTEXT}", context=ROBOCALL_CONTEXT, exten="s",
+                       caller_id=settings.caller_id, timeout_ms=settings.ring_seconds * 1000,
+                       variables=variables)
+    action["ActionID"] = claimed.action_id
+    return action
+
+
+async def send(actions: AmiActions, claimed: Claimed, campaign: StoredCampaign,
+               settings: CampaignSettings) -> str:
+    """SENT, NOT_SENT (undo the claim), REFUSED (the try failed) or UNKNOWN (reconcile)."""
+    try:
+        action = originate_action(claimed, campaign, settings)
+    except MessageError as exc:  # nobody is called: the try ends failed, the reason in the log
+        log.warning("robocall attempt %d of campaign %d: %s", claimed.attempt_id, campaign.id,
+                    exc)
+        return REFUSED
+    try:
+        await actions.run(action)
+        return SENT
+    except NotConnected:
+        return NOT_SENT
+    except ActionFailed as exc:
+        log.warning("robocall attempt %d: Originate refused: %s", claimed.attempt_id, exc)
+        return REFUSED
+    except (LinkLost, ActionTimeout):
+        return UNKNOWN

@@ -1,0 +1,102 @@
+"""python-socketio's Redis client manager and packet, minus two costs the screen pop paid on
+every emit (measured: a pop of a 6 KB card cost about 1 ms of CPU through
+``AsyncRedisManager``, most of it in these two):
+
+- ``Packet.data_is_binary`` walks every value of the payload looking for ``bytes``, twice per
+  emit (once for the Redis publish, once for the local packet): a card is several hundred
+  values. A payload wrapped in :class:`JsonOnly` (built from JSON, so it holds no bytes) skips
+  the walk; any other payload is walked as before.
+- Every process receives its own publications back and decodes them (JSON) only to drop them
+  (``host_id`` is its own). :class:`PopRedisManager` drops them before decoding.
+- Each publication was one Redis command awaited by the emit. :class:`PopRedisManager` queues
+  them and a task sends what is queued in one pipeline, in order; the emit returns once this
+  process's own sockets are served.
+
+Everything else (the message on the Redis channel, the delivery to other processes, rooms,
+callbacks) is python-socketio's own; ``tests/features/agents/test_two_processes.py`` checks the
+delivery across processes.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+
+log = logging.getLogger(__name__)
+
+
+class JsonOnly(dict):
+    """A payload known to hold no ``bytes`` (built from JSON): sent as a plain dict."""
+
+
+class JsonPacket(socketio.packet.Packet):
+    @classmethod
+    def data_is_binary(cls, data: Any) -> bool:
+        if isinstance(data, JsonOnly):
+            return False
+        return super().data_is_binary(data)
+
+
+class PopRedisManager(socketio.AsyncRedisManager):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outbox: list[str] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.published = 0
+        self.publish_errors = 0
+
+    async def _publish(self, data: Any) -> None:
+        """Queue the message for the other processes and return: a task publishes what is
+        queued in one pipeline (one round trip for every emit of a loop iteration), in order.
+        The emit's own process was served before this (``_handle_emit``)."""
+        self._outbox.append(self.json.dumps(data))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush(), name="socketio-publish")
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            for attempt in (1, 2):  # as python-socketio's own _publish: once more, then drop
+                try:
+                    if not self.connected:
+                        self._redis_connect()
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for message in batch:
+                            pipe.publish(self.channel, message)
+                        await pipe.execute()
+                    self.published += len(batch)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.connected = False
+                    if attempt == 2:
+                        self.publish_errors += len(batch)
+                        log.error("Socket.IO messages to other processes lost (%d): %s",
+                                  len(batch), type(exc).__name__)
+
+    async def emit(self, event: str, data: Any, namespace: str | None = None,
+                   room: str | None = None, skip_sid: Any = None, callback: Any = None,
+                   to: str | None = None, **kwargs: Any) -> None:
+        if not isinstance(data, JsonOnly) or callback is not None or kwargs.get("ignore_queue"):
+            await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                               callback=callback, to=to, **kwargs)
+            return
+        # AsyncPubSubManager.emit's message, without its walk of the data for bytes.
+        message = {"method": "emit", "event": event, "data": [data], "binary": False,
+                   "namespace": namespace or "/", "room": to or room, "skip_sid": skip_sid,
+                   "callback": None, "host_id": self.host_id}
+        await self._handle_emit(message)  # this process's sockets
+        await self._publish(message)  # the other processes'
+
+    async def _listen(self):  # type: ignore[override]
+        # Our own messages end with our host id (the message dict's last key): dropped before
+        # they are decoded. A message of another form is decoded and handled as before.
+        own = f'"host_id": "{self.host_id}"}}'.encode()
+        async for message in super()._listen():
+            if isinstance(message, bytes) and message.endswith(own):
+                continue
+            yield message

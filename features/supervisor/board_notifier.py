@@ -1,0 +1,304 @@
+"""The board's pushes to every supervisor, coalesced, and the snapshot kept in Redis.
+
+Leader work (one per PBX): the metrics say what changed (``queue_changed(name)``,
+``agent_changed(agent_id)``, ``abandoned_changed()``, ``callbacks_changed()``); each changed
+item is pushed to the room ``supervisors`` of namespace ``/supervisor`` at most
+``push_per_second`` times a second, and never later than one second after its first change
+(a burst of changes becomes one push with the state as it is when the push goes out). The first
+change after a quiet spell goes out at once. ``audit(entry)`` is pushed as it comes (rare).
+
+Events: ``queue {queue: QueueTile}``, ``agent {agent: AgentRow}``, ``abandoned {abandoned:
+[AbandonedCall]}``, ``callbacks {callbacks: [Callback]}``, ``audit {entry}``.
+
+Every push also writes what it pushed into the Redis hash ``{prefix}:supervisor:board``
+(:class:`BoardSnapshot`), and the whole board is written at start and every ``full_every``
+seconds (queues or agents that went away disappear then), so a board that connects to any
+process reads the picture as of the last push.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from features.agents.socket_manager import JsonOnly
+from features.supervisor.board_schemas import AbandonedCall, AgentRow, Board, Callback, QueueTile
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/supervisor"
+ROOM = "supervisors"
+
+_LISTS = ("abandoned", "callbacks")
+
+
+class BoardEmitter(Protocol):
+    async def emit(self, event: str, data: Any = None, *, to: str | None = None,
+                   namespace: str | None = None) -> None: ...
+
+
+def _dump(model: BaseModel | list[BaseModel]) -> Any:
+    if isinstance(model, list):
+        return [m.model_dump(mode="json") for m in model]
+    return model.model_dump(mode="json")
+
+
+class BoardSnapshot:
+    """The board as last pushed, in one Redis hash: ``meta`` (generated_at, day, timezone,
+    formulas), ``queue:{name}``, ``agent:{id}``, ``abandoned``, ``callbacks`` (JSON)."""
+
+    def __init__(self, redis: aioredis.Redis, key: str) -> None:
+        self._redis = redis
+        self._key = key
+
+    async def write_full(self, board: Board) -> None:
+        data = _dump(board)
+        fields = {"meta": json.dumps({k: v for k, v in data.items()
+                                      if k not in ("queues", "agents", *_LISTS)})}
+        fields.update({f"queue:{q['name']}": json.dumps(q) for q in data["queues"]})
+        fields.update({f"agent:{a['agent_id']}": json.dumps(a) for a in data["agents"]})
+        fields.update({name: json.dumps(data[name]) for name in _LISTS})
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key)
+            pipe.hset(self._key, mapping=fields)
+            await pipe.execute()
+
+    async def write(self, fields: dict[str, str]) -> None:
+        if fields:
+            await self._redis.hset(self._key, mapping=fields)
+
+    async def read(self) -> dict[str, Any] | None:
+        """The whole board as the page gets it, or None when no leader wrote one yet."""
+        raw = await self._redis.hgetall(self._key)
+        if "meta" not in raw:
+            return None
+        board = json.loads(raw["meta"])
+        queues = [json.loads(v) for k, v in raw.items() if k.startswith("queue:")]
+        agents = [json.loads(v) for k, v in raw.items() if k.startswith("agent:")]
+        board["queues"] = sorted(queues, key=lambda q: q["name"])
+        board["agents"] = sorted(agents, key=lambda a: a["agent_id"])  # as metrics.board()
+        for name in _LISTS:
+            board[name] = json.loads(raw.get(name, "[]"))
+        return board
+
+
+class Coalescer:
+    """Keys marked as changed come out of :meth:`due` at most once per ``interval`` each, and
+    no later than ``interval`` after their first mark (at once after a quiet spell)."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._due: dict[Hashable, float] = {}
+        self._last: dict[Hashable, float] = {}
+        self.wakeup = asyncio.Event()
+
+    def mark(self, key: Hashable) -> None:
+        if key in self._due:
+            return
+        now = self._clock()
+        at = max(now, self._last.get(key, -math.inf) + self.interval)
+        self._due[key] = at
+        if at <= now:
+            self.wakeup.set()
+        elif len(self._due) == 1 or at < min(self._due.values()):
+            self.wakeup.set()  # the runner sleeps until the earliest due time: recompute
+
+    def due(self) -> list[Hashable]:
+        now = self._clock()
+        ready = [k for k, at in self._due.items() if at <= now]
+        for key in ready:
+            del self._due[key]
+            self._last[key] = now
+        if len(self._last) > 10_000:  # keys that went quiet long ago
+            self._last = {k: t for k, t in self._last.items() if now - t < self.interval}
+        return ready
+
+    def next_in(self) -> float | None:
+        if not self._due:
+            return None
+        return max(0.0, min(self._due.values()) - self._clock())
+
+
+class BoardNotifier:
+    def __init__(self, emitter: BoardEmitter, snapshot: BoardSnapshot, *,
+                 board: Callable[[], Board],
+                 tile: Callable[[str], QueueTile | None],
+                 row: Callable[[int], AgentRow | None],
+                 abandoned: Callable[[], Awaitable[list[AbandonedCall]]],
+                 callbacks: Callable[[], Awaitable[list[Callback]]],
+                 push_per_second: float, full_every: float = 60.0,
+                 lists_every: float = 5.0) -> None:
+        self._sio = emitter
+        self._snapshot = snapshot
+        self._board = board
+        self._tile = tile
+        self._row = row
+        self._load = {"abandoned": abandoned, "callbacks": callbacks}
+        self._lists: dict[str, list] = {"abandoned": [], "callbacks": []}
+        self._coalescer = Coalescer(min(1.0, 1.0 / push_per_second))
+        self._full_every = full_every
+        self._lists_every = lists_every
+        self._tasks: list[asyncio.Task] = []
+        self.running = False
+        self._sent: dict[Hashable, str] = {}  # what was last pushed per queue and agent
+        self.pushes = 0
+        self.unchanged = 0  # changes that showed nothing new: not pushed
+        self.errors = 0
+
+    # --- what changed (called by the metrics and the stores) ----------------------------------
+    def queue_changed(self, name: str) -> None:
+        self._coalescer.mark(("queue", name))
+
+    def agent_changed(self, agent_id: int) -> None:
+        self._coalescer.mark(("agent", agent_id))
+
+    def abandoned_changed(self) -> None:
+        self._coalescer.mark(("abandoned",))
+
+    def callbacks_changed(self) -> None:
+        self._coalescer.mark(("callbacks",))
+
+    async def list_changed(self, name: str) -> None:
+        """A list changed in this process (a REST request): coalesced when this process leads,
+        else pushed at once (and the snapshot updated) so no leader round trip is needed."""
+        if self.running:
+            self._coalescer.mark((name,))
+        else:
+            await self._push([(name,)])
+
+    async def audit(self, entry: BaseModel) -> None:
+        await self._emit("audit", {"entry": entry.model_dump(mode="json")})
+
+    # --- the whole board ----------------------------------------------------------------------
+    def board(self) -> Board:
+        """The live board (leader only): the metrics' picture with the lists as last loaded."""
+        return self._board().model_copy(update={
+            "abandoned": self._lists["abandoned"], "callbacks": self._lists["callbacks"]})
+
+    # --- leader work --------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._sent.clear()
+        for name in _LISTS:
+            await self._reload(name)
+        await self._snapshot.write_full(self.board())
+        self._tasks = [asyncio.create_task(self._run(), name="board-pushes"),
+                       asyncio.create_task(self._refresh(), name="board-refresh")]
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+        while self._tasks:
+            task = self._tasks.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        coalescer = self._coalescer
+        while True:
+            coalescer.wakeup.clear()
+            keys = coalescer.due()
+            if keys:
+                await self._push(keys)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(coalescer.next_in()):
+                    await coalescer.wakeup.wait()
+
+    async def _push(self, keys: list[Hashable]) -> None:
+        fields: dict[str, str] = {}
+        for key in keys:
+            try:
+                field = await self._push_one(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one failed item must not hold up the others
+                self.errors += 1
+                kind = key[0]  # type: ignore[index]
+                log.warning("board push of %s failed: %s", kind, type(exc).__name__)
+                continue
+            if field is not None:
+                fields[field[0]] = field[1]
+        try:
+            await self._snapshot.write(fields)
+        except Exception as exc:  # pushed; the next write or full write brings Redis up to date
+            self.errors += 1
+            log.warning("board snapshot not written: %s", type(exc).__name__)
+
+    async def _push_one(self, key: Hashable) -> tuple[str, str] | None:
+        """Emit one changed item; the snapshot field that goes with it."""
+        kind = key[0]  # type: ignore[index]
+        if kind == "queue":
+            tile = self._tile(key[1])  # type: ignore[index]
+            if tile is None:
+                return None
+            data = _dump(tile)
+            # The page advances the wait itself (longest_wait_since): a tile that differs only
+            # in the wait at generation shows nothing new.
+            seen = self._unseen(key, {**data, "longest_wait": None})
+            if seen is None:
+                return None
+            await self._emit("queue", {"queue": data})
+            self._sent[key] = seen
+            return f"queue:{tile.name}", json.dumps(data)
+        if kind == "agent":
+            row = self._row(key[1])  # type: ignore[index]
+            if row is None:
+                return None
+            data = _dump(row)
+            seen = self._unseen(key, data)  # None: e.g. a pending change the board does not show
+            if seen is None:
+                return None
+            await self._emit("agent", {"agent": data})
+            self._sent[key] = seen
+            return f"agent:{row.agent_id}", json.dumps(data)
+        await self._reload(kind)
+        data = _dump(self._lists[kind])
+        await self._emit(kind, {kind: data})
+        return kind, json.dumps(data)
+
+    def _unseen(self, key: Hashable, data: dict[str, Any]) -> str | None:
+        """``data`` as compared, when it differs from what was last pushed for ``key``."""
+        text = json.dumps(data, sort_keys=True)
+        if self._sent.get(key) == text:
+            self.unchanged += 1
+            return None
+        return text
+
+    async def _emit(self, event: str, data: dict[str, Any]) -> None:
+        # Built from JSON: the packet need not be walked for bytes (socket_manager.py).
+        await self._sio.emit(event, JsonOnly(data), to=ROOM, namespace=NAMESPACE)
+        self.pushes += 1
+
+    async def _reload(self, name: str) -> None:
+        self._lists[name] = await self._load[name]()
+
+    async def _refresh(self) -> None:
+        """The lists change with the clock too (overdue, a record written later, a new day),
+        and queues or agents may go away: look again now and then, push what differs."""
+        full_at = time.monotonic() + self._full_every
+        while True:
+            await asyncio.sleep(self._lists_every)
+            try:
+                for name in _LISTS:
+                    before = self._lists[name]
+                    await self._reload(name)
+                    if self._lists[name] != before:
+                        self._coalescer.mark((name,))
+                if time.monotonic() >= full_at:
+                    full_at = time.monotonic() + self._full_every
+                    await self._snapshot.write_full(self.board())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.errors += 1
+                log.warning("board refresh failed: %s", type(exc).__name__)

@@ -1,0 +1,86 @@
+"""REST of the reports (thin: parse the interval, ask ``Reports``, answer JSON or CSV).
+
+Routes (``setup_routes(app, settings)`` at install time; supervisor and admin only; the reports
+run on ``app[PG_POOL]``):
+- ``GET /api/reports/queues?from=&to=[&format=csv]`` (and ``/api/reports/queues.csv``)
+  -> ``{from, to, timezone, queues: [{queue, figures}], total}``
+- ``GET /api/reports/agents?from=&to=[&format=csv]`` (and ``/api/reports/agents.csv``)
+  -> ``{from, to, timezone, agents: [{agent_id, login, full_name, answered, aht, talk, wrapup,
+  time_in_state}]}``
+``from``/``to``: ``YYYY-MM-DD`` (``to`` included; default ``from``) or ISO datetimes. Errors:
+422 ``invalid-interval``, 422 ``invalid-format``.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from agent_api.app_keys import PG_POOL
+from agent_api.auth import allow
+from agent_api.errors import ApiError
+from features.supervisor.reports import (
+    BadInterval, Interval, Reports, agents_csv, queues_csv,
+)
+from features.supervisor.settings import SupervisorSettings
+
+REPORT_SETTINGS = web.AppKey("supervisor_report_settings", SupervisorSettings)
+_CSV = "text/csv; charset=utf-8"
+
+
+class InvalidInterval(ApiError):
+    status = 422
+    error_id = "invalid-interval"
+
+
+class InvalidFormat(ApiError):
+    status = 422
+    error_id = "invalid-format"
+
+
+def _reports(request: web.Request) -> Reports:
+    return Reports(request.app[PG_POOL], request.app[REPORT_SETTINGS])
+
+
+def _interval(request: web.Request) -> Interval:
+    try:
+        return _reports(request).interval(request.query.get("from"), request.query.get("to"))
+    except BadInterval as exc:
+        raise InvalidInterval(str(exc)) from exc
+
+
+def _wants_csv(request: web.Request) -> bool:
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise InvalidFormat("format is json or csv", {"format": fmt})
+    return fmt == "csv" or request.path.endswith(".csv")
+
+
+def _attachment(body: bytes, name: str, interval: Interval) -> web.Response:
+    filename = f"{name}_{interval.label_from}_{interval.label_to}.csv".replace(":", "-")
+    return web.Response(body=body, headers={
+        "Content-Type": _CSV, "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@allow("supervisor", "admin")
+async def queues_report(request: web.Request) -> web.Response:
+    interval, as_csv = _interval(request), _wants_csv(request)
+    report = await _reports(request).queues(interval)
+    if as_csv:
+        return _attachment(queues_csv(report), "queues", interval)
+    return web.json_response(text=report.model_dump_json(by_alias=True))
+
+
+@allow("supervisor", "admin")
+async def agents_report(request: web.Request) -> web.Response:
+    interval, as_csv = _interval(request), _wants_csv(request)
+    report = await _reports(request).agents(interval)
+    if as_csv:
+        return _attachment(agents_csv(report), "agents", interval)
+    return web.json_response(text=report.model_dump_json(by_alias=True))
+
+
+def setup_routes(app: web.Application, settings: SupervisorSettings) -> None:
+    app[REPORT_SETTINGS] = settings
+    app.router.add_get("/api/reports/queues", queues_report)
+    app.router.add_get("/api/reports/queues.csv", queues_report)
+    app.router.add_get("/api/reports/agents", agents_report)
+    app.router.add_get("/api/reports/agents.csv", agents_report)

@@ -1,0 +1,35 @@
+"""Wire models of the supervisor's actions and of callback commitments (REST bodies and
+answers). The board's lists (``AbandonedCall``, ``Callback``) are in board_schemas.py."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests -------------------------------------------------------------------------------
+
+class ForceReadinessRequest(_Body):
+    state: Literal["not_ready", "logged_out"]
+    reason: str | None = Field(None, max_length=32)
+
+
+class SpyRequest(_Body):
+    mode: Literal["listen", "whisper", "barge"]
+
+
+class CallbackRequest(_Body):
+    phone: str = Field(min_length=1, max_length=40)
+    account: str | None = Field(None, pattern=r"^[0-9]{8,12}$")
+    call_id: str | None = Field(None, min_length=1, max_length=200)
+    note: str = Field("", max_length=2000)
+    due_in_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+
+
+class CallbackOutcomeRequest(_Body):
+    outcome: str = Field(min_length=1, max_length=32)
+    comment: str | None = Field(None, max_length=2000)

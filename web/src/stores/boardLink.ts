@@ -1,0 +1,75 @@
+// Wires the /supervisor socket to the board store: the one place that knows which event feeds
+// which part. The server sends the whole board at every connect, so after any reconnect the
+// page is right again without a refresh; the banner shows while the link is down.
+import { effect } from "@preact/signals";
+import { openBoardSocket, type BoardSocket } from "../api/supervisor";
+import { t } from "../locale";
+import { applyAudit, clearBoard } from "./board";
+import { PushCoalescer } from "./boardPushes";
+import { settle } from "./boardActions";
+import { link, serverError } from "./connection";
+import { forget, token } from "./session";
+
+// python-socketio refuses a connect with {error_id, message}; the client gets it as the
+// connect_error's message (the dict as text).
+export function refusalOf(text: string): { sessionOver: boolean; message: string } {
+  if (/forbidden/i.test(text)) return { sessionOver: true, message: t.board.notASupervisor };
+  const message = /'message': '([^']*)'/.exec(text)?.[1] ?? /"message": ?"([^"]*)"/.exec(text)?.[1] ?? text;
+  return { sessionOver: /unauthori[sz]ed|token|session/i.test(text), message };
+}
+
+function attach(socket: BoardSocket, pushes: PushCoalescer): void {
+  socket.on("connect", () => {
+    link.value = "connected";
+    serverError.value = null;
+  });
+  socket.on("disconnect", (reason) => {
+    link.value = "disconnected";
+    // After the server closed the namespace (a restart, a deploy) the client does not retry
+    // by itself: ask again, so the board never needs a refresh.
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
+  });
+  socket.on("connect_error", (err) => {
+    link.value = "disconnected";
+    if (!socket.active) {
+      const refusal = refusalOf(err.message);
+      if (refusal.sessionOver) forget(refusal.message);
+      else setTimeout(() => socket.connect(), 3000);
+    }
+  });
+  socket.on("board", (b) => pushes.board(b));
+  socket.on("queue", (p) => pushes.queue(p.queue));
+  socket.on("agent", (p) => pushes.agent(p.agent));
+  socket.on("abandoned", (p) => pushes.abandonedList(p.abandoned));
+  socket.on("callbacks", (p) => pushes.callbackList(p.callbacks));
+  socket.on("audit", (p) => applyAudit(p.entry));
+  socket.on("error", (e) => (serverError.value = `${e.error_id}: ${e.message}`));
+}
+
+/** Opens the socket whenever there is a token and closes it when the session ends. */
+export function startBoard(): void {
+  effect(() => {
+    const current = token.value;
+    if (!current) {
+      clearBoard();
+      return;
+    }
+    link.value = "connecting";
+    // The PBX confirmed what the supervisor asked: the "waiting for the PBX" notes go.
+    const pushes = new PushCoalescer((rows) => rows.forEach(settle));
+    const socket = openBoardSocket(current);
+    attach(socket, pushes);
+    // A hidden tab's timers are slowed (to once a minute after a while): when the supervisor
+    // comes back to the tab, what arrived meanwhile is drawn at once.
+    const onVisible = () => {
+      if (!document.hidden) pushes.flush();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      document.removeEventListener("visibilitychange", onVisible);
+      pushes.drop();
+      socket.removeAllListeners();
+      socket.disconnect();
+    };
+  });
+}
