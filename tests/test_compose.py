@@ -65,6 +65,20 @@ def test_when_compose_mounts_dialplans_then_the_files_exist():
         assert (ROOT / source).exists(), source
 
 
+def test_when_a_mounted_dialplan_includes_a_file_then_that_file_is_mounted_beside_it():
+    config = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounts = dict(v.rsplit(":", 1)[0].split(":") for v in config["services"]["asterisk"]["volumes"])
+    for source, target in mounts.items():
+        if not source.startswith("./dialplans/"):
+            continue
+        for line in (ROOT / source).read_text().splitlines():
+            if line.strip().startswith("#include"):
+                included = line.split(None, 1)[1].strip().strip('"')
+                # Asterisk reads a relative #include from its configuration folder.
+                assert mounts.get(f"./dialplans/{included}") == f"/etc/asterisk/{included}", (
+                    f"{source} includes {included}, which the Asterisk container does not get")
+
+
 def test_when_compose_mounts_sounds_then_asterisk_finds_every_recording_of_the_manifest():
     config = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     mounts = dict(v.rsplit(":", 1)[0].split(":") for v in config["services"]["asterisk"]["volumes"])
