@@ -12,10 +12,11 @@ talk 3-6 s) and `--supervisors` boards on `/supervisor`, each group in client pr
 
 Delays (ms, every supervisor counts: `--supervisors` samples per event):
 - queue tile: a QueueCallerJoin into a queue nobody waited in, written by the simulator ->
-  the first `queue` push of that queue whose longest waiting caller is that caller (its
-  `longest_wait_since` is the join's time) at the board.
-- agent row: an AgentConnect -> the first `agent` push of that agent on that call (`call_id`,
-  `on_call`): through the agents' projector, as the board shows it.
+  the first tile of that queue in a `queues` batch whose longest waiting caller is that caller
+  (its `longest_wait_since` is the join's time) at the board.
+- agent row: an AgentConnect -> the first row of that agent on that call (`call_id`, `on_call`)
+  in an `agents` batch: through the agents' projector, as the board shows it.
+Each item of a batch counts with the batch's receipt time; the frames are counted too.
 Both clocks are `time.perf_counter()` (CLOCK_MONOTONIC: one clock for every process).
 
 The floor, in the same run: a bare Redis GET of a queue tile's JSON and a python-socketio emit
@@ -74,7 +75,8 @@ def board_process(url: str, tokens: list[str], conn) -> None:
 
 
 async def _boards(url: str, tokens: list[str], conn) -> None:
-    """Connect the boards, then record every `queue` and `agent` push with its receipt time."""
+    """Connect the boards, then record every queue tile and agent row of the `queues` and
+    `agents` batches with the batch's receipt time (a frame: ("frame", board, time, items))."""
     import socketio
 
     loop = asyncio.get_running_loop()
@@ -86,18 +88,20 @@ async def _boards(url: str, tokens: list[str], conn) -> None:
     async def one(k: int, token: str) -> None:
         client = socketio.AsyncClient(reconnection=False)
 
-        def on_queue(data: dict) -> None:
-            tile = data["queue"]
-            pushes.append(("queue", k, time.perf_counter(), tile["name"], tile["waiting"],
-                           tile["longest_wait_since"]))
+        def on_queues(data: dict) -> None:
+            now = time.perf_counter()
+            pushes.append(("frame", k, now, len(data["queues"])))
+            pushes.extend(("queue", k, now, tile["name"], tile["waiting"],
+                           tile["longest_wait_since"]) for tile in data["queues"])
 
-        def on_agent(data: dict) -> None:
-            agent = data["agent"]
-            pushes.append(("agent", k, time.perf_counter(), agent["agent_id"], agent["state"],
-                           agent["call_id"]))
+        def on_agents(data: dict) -> None:
+            now = time.perf_counter()
+            pushes.append(("frame", k, now, len(data["agents"])))
+            pushes.extend(("agent", k, now, agent["agent_id"], agent["state"], agent["call_id"])
+                          for agent in data["agents"])
 
-        client.on("queue", on_queue, namespace=BOARD_NAMESPACE)
-        client.on("agent", on_agent, namespace=BOARD_NAMESPACE)
+        client.on("queues", on_queues, namespace=BOARD_NAMESPACE)
+        client.on("agents", on_agents, namespace=BOARD_NAMESPACE)
         async with gate:
             try:
                 await client.connect(url, namespaces=[BOARD_NAMESPACE], transports=["websocket"],
@@ -205,7 +209,7 @@ def delays(written: Written, pushes: list[tuple], agent_of: dict[str, int], boar
     for p in pushes:
         if p[0] == "queue":
             queue_pushes[(p[1], p[3])].append(p)
-        else:
+        elif p[0] == "agent":
             agent_pushes[(p[1], p[3])].append(p)
     for group in (*queue_pushes.values(), *agent_pushes.values()):
         group.sort(key=lambda p: p[2])
@@ -471,19 +475,22 @@ async def main(args: list[str]) -> None:
         cpu["whole machine"] = (busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1)
         ami_events = len(written.events) - events0
         pushes = await collect(boards)
+        frames = sum(1 for p in pushes if p[0] == "frame")
+        items = len(pushes) - frames
         measured = delays(written, pushes, agent_of, opts.supervisors, since, until)
         floor_after = await floors(redis_server.url, key, opts.floor_samples, interval)
         replay = await metrics_cpu(dsn, written.events)
 
         print(f"\n{opts.supervisors} boards, {opts.agents} agents in {opts.queues} queues; "
               f"{count} calls at {opts.rate:g}/s in {elapsed:.1f} s; {ami_events} AMI events; "
-              f"{len(pushes)} pushes received")
+              f"{frames} batch frames received by all boards, carrying {items} tiles and rows "
+              f"(phase and drain: {frames / max(1, opts.supervisors) / max(1.0, elapsed):.1f} frames/s a board)")
         print("| measure | n | p50 ms | p99 ms | max ms |\n| --- | ---: | ---: | ---: | ---: |")
         print_floors(floor_before, tile_bytes, "before")
-        print(row("queue tile: QueueCallerJoin -> `queue` push at each board",
+        print(row("queue tile: QueueCallerJoin -> its tile in a `queues` batch at each board",
                   measured["tile"][0]))
-        print(row("agent row: AgentConnect -> `agent` push (via the projector) at each board",
-                  measured["row"][0]))
+        print(row("agent row: AgentConnect -> its row in an `agents` batch (via the projector) "
+                  "at each board", measured["row"][0]))
         print_floors(floor_after, tile_bytes, "after")
         print(f"not received: {measured['tile'][1]} tile and {measured['row'][1]} row "
               f"(event, board) pairs")

@@ -21,6 +21,22 @@ outcome recorder.
    and how many were live / read back from AstDB.
 3. Selection (``--select``; needs the generated ``--accounts`` data set, which it makes on
    the first run): ``campaigns.selection`` count and account ids of a debtors filter.
+
+Each figure is printed beside its floor, measured in the same run:
+
+- rate: a bare loop of the same Originate actions (``dialer.originate_action``: Async, the
+  same channel, context and variables) over one bare AMI connection (no tracker, no rules, no
+  PostgreSQL) to the same simulator, ``FLOOR_WINDOW`` actions outstanding, after the
+  campaign's server side is stopped;
+- reconciliation: right after ``settle``, over a bare AMI connection, one CoreShowChannels
+  round trip (the same live channels) and a DBGet of every in-flight try the channel list
+  does not hold (the same keys, ``DBGET_WINDOW`` side by side as the reconciler does);
+- selection: ``SELECT count(*), sum(debt), max(months_overdue) FROM balances WHERE debt > 0``,
+  the debtors' rows and the columns the filters aggregate, through the partial index, without
+  the grouping: the scan neither filter can avoid (both sum debts per account, so every
+  debtor row is read whatever the thresholds); the rest is grouping, the join to accounts
+  and the account checks. Beside it, the same count without the status and phone checks
+  (``has_phone`` and ``account_status`` unset) splits the rest.
 """
 from __future__ import annotations
 
@@ -40,6 +56,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import database, generated_database, machine, start_postgres  # noqa: E402
 
+FLOOR_WINDOW = 50  # bare Originates outstanding at once: the simulator, not the loop, bounds it
+DBGET_WINDOW = 50  # as campaigns.reconcile.Reconciler.settle
+RATE_DIGITS = ["1", "4", "4", "4", "6", "3"]  # the callees' last digits in the rate part
 START = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)  # a working Wednesday, noon in Moscow
 SECRET = "bench-secret"
 
@@ -119,6 +138,78 @@ async def server_side(pool, port: int, settings, anchor: float):
     return cti, pacer
 
 
+async def bare_link(port: int):
+    """One AMI connection with no tracker or bus behind it: the floors' link."""
+    from cti.actions import AmiActions
+    from cti.connection import AmiConnection
+
+    conn = AmiConnection(ami(port), on_event=lambda message: None)
+    await conn.start()
+    await conn.wait_ready(30)
+    return conn, AmiActions(conn)
+
+
+async def originate_floor(pool, port: int, cid: int, n: int, digits: list[str],
+                          settings, rng: random.Random) -> tuple[float, int]:
+    """Originates/s of a bare loop of ``n`` of the dialer's own Originate actions."""
+    from campaigns import dialer
+    from campaigns.attempts import Claimed, load_campaign
+
+    async with pool.acquire() as conn:
+        campaign = await load_campaign(conn, cid)
+    actions = [dialer.originate_action(
+        Claimed(attempt_id=10**9 + i, campaign_id=cid, try_no=1,
+                phone=f"+79{rng.randrange(10**8):08d}{digits[i % len(digits)]}",
+                action_id=f"ccs-robocall-{10**9 + i}-1", params={}), campaign, settings)
+        for i in range(n)]
+    link, _ = await bare_link(port)
+    try:
+        queue = iter(actions)
+        failed = 0
+
+        async def worker() -> None:
+            nonlocal failed
+            for action in queue:
+                answer = await link.send(action)
+                failed += not answer.success
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(FLOOR_WINDOW)))
+        took = time.perf_counter() - t0
+    finally:
+        await link.stop()
+    return n / took, failed
+
+
+async def reconcile_floor(port: int, rows) -> tuple[float, int, float, int, int]:
+    """A bare CoreShowChannels round trip, then a bare DBGet of each try it does not hold:
+    (CoreShowChannels s, channels, DBGet s, DBGets, entries found)."""
+    from campaigns.reconcile import DB_FAMILY, attempt_of
+
+    link, actions = await bare_link(port)
+    try:
+        t0 = time.perf_counter()
+        channels = await actions.core_show_channels()
+        show = time.perf_counter() - t0
+        live = {a for ch in channels if (a := attempt_of(ch)) is not None}
+        keys = [f"{r['campaign_id']}/{r['id']}-{r['tries']}" for r in rows if r["id"] not in live]
+        gate = asyncio.Semaphore(DBGET_WINDOW)
+
+        async def get(key: str) -> bool:
+            async with gate:
+                answer = await link.send({"Action": "DBGet", "Family": DB_FAMILY, "Key": key},
+                                         as_list=None)
+            messages = answer if isinstance(answer, list) else [answer]
+            return any(m.get("Event") == "DBGetResponse" for m in messages)
+
+        t1 = time.perf_counter()
+        found = sum(await asyncio.gather(*(get(k) for k in keys)))
+        dbget = time.perf_counter() - t1
+    finally:
+        await link.stop()
+    return show, len(channels), dbget, len(keys), found
+
+
 async def make_campaign(pool, n: int, digits: list[str], pacing: dict, rng: random.Random) -> int:
     from campaigns.models import Campaign
 
@@ -160,11 +251,27 @@ def cpu() -> float:
 
 async def rate_part(pool, opts, settings) -> None:
     proc, pipe, port = start_sim(listen=1.4)
+    try:
+        rate, cid = await rate_campaign(pool, opts, settings, port)
+        floor, failed = await originate_floor(pool, port, cid, opts.calls, RATE_DIGITS, settings,
+                                              random.Random(opts.seed + 7))
+        print(f"rate floor: a bare loop of {opts.calls} of the dialer's Originates (Async, "
+              f"{FLOOR_WINDOW} outstanding, one AMI link, no rules/PostgreSQL/tracker): "
+              f"{floor:.0f} originates/s ({failed} refused); pacer {rate:.0f} originates/s = "
+              f"{rate / floor:.2f} of the floor (campaign calls_per_second {opts.rate:.0f})",
+              flush=True)
+    finally:
+        pipe.send("stop")
+        proc.join(10)
+
+
+async def rate_campaign(pool, opts, settings, port: int) -> tuple[float, int]:
+    """The pacer's campaign on the simulator at ``port``: (sustained originates/s, its id)."""
     anchor = time.time()
     rng = random.Random(opts.seed)
     cti, pacer = await server_side(pool, port, settings, anchor)
     try:
-        cid = await make_campaign(pool, opts.calls, ["1", "4", "4", "4", "6", "3"],
+        cid = await make_campaign(pool, opts.calls, RATE_DIGITS,
                                   {"mode": "agentless", "max_channels": 5000,
                                    "calls_per_second": min(opts.rate, 1000)}, rng)
         stamps: list[float] = []
@@ -198,11 +305,10 @@ async def rate_part(pool, opts, settings) -> None:
         print(f"cpu: {used:.1f} s of this process (server side) = {used / tries * 1000:.2f} ms "
               f"per call; refused by rules: {refused}; "
               f"events dropped: {pacer.recorder.dropped}", flush=True)
+        return rate, cid
     finally:
         await pacer.stop()
         await cti.stop()
-        pipe.send("stop")
-        proc.join(10)
 
 
 async def reconcile_part(pool, opts, settings) -> None:
@@ -236,17 +342,39 @@ async def reconcile_part(pool, opts, settings) -> None:
         cti2, _ = await server_side(pool, port, settings, anchor)
         reconciler = Reconciler(pool, cti2, CampaignLookup(),
                                 grace=settings.untraced_grace_seconds, now=clock(anchor))
+        rows = await pool.fetch(
+            "SELECT id, campaign_id, tries FROM campaign_attempts WHERE campaign_id = $1 "
+            "AND state IN ('dialing', 'answered')", cid)  # the floor's keys, as settle sees them
         t1 = time.perf_counter()
         report = await reconciler.settle(all_inflight=True)
         took = time.perf_counter() - t1
+        await cti2.stop()
+        show, channels, dbget, gets, found = await reconcile_floor(port, rows)
         print(f"reconcile: {inflight} calls in flight at the crash; after 12 s a new server "
               f"settled them in {took:.2f} s ({report.live} live, {report.from_astdb} from "
               f"AstDB, {report.no_trace} without trace; outcomes {report.outcomes})",
               flush=True)
-        await cti2.stop()
+        print(f"reconcile floor: bare CoreShowChannels {show:.3f} s ({channels} channels) + "
+              f"bare DBGet x{gets} ({DBGET_WINDOW} side by side, {found} found) {dbget:.3f} s "
+              f"= {show + dbget:.3f} s; reconciliation {took:.2f} s = "
+              f"{took / (show + dbget):.1f}x the floor", flush=True)
     finally:
         pipe.send("stop")
         proc.join(10)
+
+
+async def debtors_scan(conn) -> tuple[int, float]:
+    """The selection's floor: every debtor's balance row (the partial index the debt filters
+    read), under the selection's own settings (read-only, no JIT)."""
+    from campaigns.selection import NO_JIT
+
+    async with conn.transaction(readonly=True):
+        await conn.execute(NO_JIT)
+        t0 = time.perf_counter()
+        # The columns the aggregate reads (an index-only count(*) would skip the heap).
+        row = await conn.fetchrow("SELECT count(*), sum(b.debt), max(b.months_overdue) "
+                                  "FROM balances b WHERE b.debt > 0")
+        return row[0], time.perf_counter() - t0
 
 
 async def select_part(opts) -> None:
@@ -268,9 +396,19 @@ async def select_part(opts) -> None:
                 t1 = time.perf_counter()
                 ids = await selection.account_ids(conn, filt)
                 t2 = time.perf_counter()
+                debtors, scan = await debtors_scan(conn)
+                # The same query without the account checks (status, a phone): what the debt
+                # aggregate and the join to accounts cost on their own.
+                t3 = time.perf_counter()
+                unchecked = await selection.count(
+                    conn, filt.model_copy(update={"has_phone": None, "account_status": None}))
+                t4 = time.perf_counter()
             print(f"selection of {opts.accounts} accounts, {filt.model_dump(exclude_defaults=True)}"
                   f": {count} targets; count {t1 - t0:.2f} s, ids {t2 - t1:.2f} s "
-                  f"({len(ids)} ids)", flush=True)
+                  f"({len(ids)} ids); floor: the debtors scan {scan:.2f} s ({debtors} balance "
+                  f"rows; count {(t1 - t0) / scan:.1f}x, ids {(t2 - t1) / scan:.1f}x); "
+                  f"without the status and phone checks: count {t4 - t3:.2f} s ({unchecked})",
+                  flush=True)
     finally:
         await pool.close()
 

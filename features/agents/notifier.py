@@ -15,6 +15,9 @@ Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
   ``answered_elsewhere`` to every other agent it was ringing for (ringall).
 - ``AgentRingNoAnswer``: ``pop_closed`` ``not_answered``.
 - ``CallAbandoned`` / ``CallEnded`` while ringing: ``pop_closed`` ``caller_hung_up``.
+- ``CallerLeftQueue`` of a Queue() timeout / a Redirect while ringing: ``pop_closed``
+  ``queue_timeout`` / ``moved_elsewhere`` at once (the call goes on in the dialplan, so its
+  ``CallEnded`` may come much later); other reasons (answered, hung up) are not notified.
 - ``AgentCompleted`` / ``CallTransferred`` / ``CallEnded`` after the answer: ``pop_update``
   (ended); the ended pop stays (the agent sets the disposition in wrap-up) until the agent's
   next pop.
@@ -43,7 +46,7 @@ from features.agents.pops import PopBuilder, PopStore, pop_wire, utc
 from features.agents.socket_manager import JsonOnly
 from state.events import (
     AgentCompleted, AgentRingNoAnswer, AgentRinging, AgentStateChanged, CallAbandoned, CallAnswered,
-    CallEnded, CallOffered, CallStarted, CallTransferred,
+    CallEnded, CallerLeftQueue, CallOffered, CallStarted, CallTransferred,
 )
 from state.models import Agent
 
@@ -57,11 +60,18 @@ def room_of(agent_id: int) -> str:
 
 
 NOTIFIED = (CallStarted, CallOffered, AgentRinging, CallAnswered, AgentRingNoAnswer, CallAbandoned,
-            CallTransferred, AgentCompleted, CallEnded, AgentStateChanged)
+            CallerLeftQueue, CallTransferred, AgentCompleted, CallEnded, AgentStateChanged)
+
+# CallerLeftQueue.reason -> the pop_closed reason; the other reasons (the answer, a hang-up,
+# told by CallAnswered / CallAbandoned) leave nothing to close.
+LEFT_QUEUE_CLOSES = {"timeout": "queue_timeout", "redirect": "moved_elsewhere"}
 
 
 def notified(event: Any) -> bool:
-    """The kinds the notifier handles: its bus subscription buffers only these."""
+    """The kinds the notifier handles: its bus subscription buffers only these. Of the callers
+    leaving a queue (one per call of every queue) only those whose pops it closes."""
+    if isinstance(event, CallerLeftQueue):
+        return event.reason in LEFT_QUEUE_CLOSES
     return isinstance(event, NOTIFIED)
 
 
@@ -195,6 +205,8 @@ class PopNotifier:
                 await self._close_one(event.interface, event.linkedid, "not_answered")
             case CallAbandoned():
                 await self._caller_gone(event.linkedid)
+            case CallerLeftQueue():
+                await self._left_queue(event)
             case CallTransferred():
                 await self._transferred_away(event)
             case AgentCompleted():
@@ -294,6 +306,16 @@ class PopNotifier:
                 await self._close(agent_id, linkedid, "caller_hung_up")
             elif status == "answered" and ended_at is not None:
                 await self._end(agent_id, linkedid, ended_at)
+
+    async def _left_queue(self, event: CallerLeftQueue) -> None:
+        reason = LEFT_QUEUE_CLOSES.get(event.reason)
+        if reason is None:
+            return
+        # The call's lane keeps the tracker's order: a ring of the queue it goes to next comes
+        # after this, so every pop still ringing now was for the queue it left.
+        for agent_id, status in (await self._holders(event.linkedid)).items():
+            if status == "ringing":
+                await self._close(agent_id, event.linkedid, reason)
 
     async def _end(self, agent_id: int, linkedid: str, ts: float) -> None:
         opened = await self._opened(agent_id, linkedid)

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from state.models import AppealPriority, ConsumerCard
 
 PopStatus = Literal["ringing", "answered", "ended"]
-CloseReason = Literal["answered_elsewhere", "not_answered", "caller_hung_up"]
+CloseReason = Literal["answered_elsewhere", "not_answered", "caller_hung_up", "queue_timeout",
+                      "moved_elsewhere"]
 
 
 class _Wire(BaseModel):

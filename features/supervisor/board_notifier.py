@@ -7,8 +7,10 @@ item is pushed to the room ``supervisors`` of namespace ``/supervisor`` at most
 (a burst of changes becomes one push with the state as it is when the push goes out). The first
 change after a quiet spell goes out at once. ``audit(entry)`` is pushed as it comes (rare).
 
-Events: ``queue {queue: QueueTile}``, ``agent {agent: AgentRow}``, ``abandoned {abandoned:
-[AbandonedCall]}``, ``callbacks {callbacks: [Callback]}``, ``audit {entry}``.
+Events: ``queues {queues: [QueueTile]}`` and ``agents {agents: [AgentRow]}`` (one frame per
+flush each, with only the queues or agents due in it: with thousands of agents a frame per item
+and board is more than one process can send), ``abandoned {abandoned: [AbandonedCall]}``,
+``callbacks {callbacks: [Callback]}``, ``audit {entry}``.
 
 Every push also writes what it pushed into the Redis hash ``{prefix}:supervisor:board``
 (:class:`BoardSnapshot`), and the whole board is written at start and every ``full_every``
@@ -24,7 +26,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
@@ -38,6 +40,16 @@ NAMESPACE = "/supervisor"
 ROOM = "supervisors"
 
 _LISTS = ("abandoned", "callbacks")
+
+
+class _Item(NamedTuple):
+    """A queue tile or agent row due in this flush: what it is compared as (``seen``), its
+    snapshot field and its JSON."""
+
+    key: Hashable
+    seen: str
+    field: str
+    data: dict[str, Any]
 
 
 class BoardEmitter(Protocol):
@@ -150,7 +162,7 @@ class BoardNotifier:
         self._tasks: list[asyncio.Task] = []
         self.running = False
         self._sent: dict[Hashable, str] = {}  # what was last pushed per queue and agent
-        self.pushes = 0
+        self.pushes = 0  # frames sent (a batch of queues or agents is one)
         self.unchanged = 0  # changes that showed nothing new: not pushed
         self.errors = 0
 
@@ -216,55 +228,67 @@ class BoardNotifier:
 
     async def _push(self, keys: list[Hashable]) -> None:
         fields: dict[str, str] = {}
+        batches: dict[str, list[_Item]] = {"queues": [], "agents": []}
         for key in keys:
+            kind = key[0]  # type: ignore[index]
             try:
-                field = await self._push_one(key)
+                if kind in ("queue", "agent"):
+                    item = self._item(key)
+                    if item is not None:
+                        batches[f"{kind}s"].append(item)
+                else:
+                    await self._reload(kind)
+                    data = _dump(self._lists[kind])
+                    await self._emit(kind, {kind: data})
+                    fields[kind] = json.dumps(data)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # one failed item must not hold up the others
                 self.errors += 1
-                kind = key[0]  # type: ignore[index]
                 log.warning("board push of %s failed: %s", kind, type(exc).__name__)
+        for event, items in batches.items():
+            if not items:
                 continue
-            if field is not None:
-                fields[field[0]] = field[1]
+            try:
+                await self._emit(event, {event: [item.data for item in items]})
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # not marked as sent: the next change pushes them again
+                self.errors += 1
+                log.warning("board push of %s failed: %s", event, type(exc).__name__)
+                continue
+            for item in items:
+                self._sent[item.key] = item.seen
+                fields[item.field] = json.dumps(item.data)
         try:
             await self._snapshot.write(fields)
         except Exception as exc:  # pushed; the next write or full write brings Redis up to date
             self.errors += 1
             log.warning("board snapshot not written: %s", type(exc).__name__)
 
-    async def _push_one(self, key: Hashable) -> tuple[str, str] | None:
-        """Emit one changed item; the snapshot field that goes with it."""
-        kind = key[0]  # type: ignore[index]
+    def _item(self, key: Hashable) -> _Item | None:
+        """A changed queue tile or agent row as it goes into its batch, or None when it went
+        away or shows nothing new."""
+        kind, ident = key  # type: ignore[misc]
         if kind == "queue":
-            tile = self._tile(key[1])  # type: ignore[index]
+            tile = self._tile(ident)
             if tile is None:
                 return None
             data = _dump(tile)
             # The page advances the wait itself (longest_wait_since): a tile that differs only
             # in the wait at generation shows nothing new.
             seen = self._unseen(key, {**data, "longest_wait": None})
-            if seen is None:
-                return None
-            await self._emit("queue", {"queue": data})
-            self._sent[key] = seen
-            return f"queue:{tile.name}", json.dumps(data)
-        if kind == "agent":
-            row = self._row(key[1])  # type: ignore[index]
+            field = f"queue:{tile.name}"
+        else:
+            row = self._row(ident)
             if row is None:
                 return None
             data = _dump(row)
             seen = self._unseen(key, data)  # None: e.g. a pending change the board does not show
-            if seen is None:
-                return None
-            await self._emit("agent", {"agent": data})
-            self._sent[key] = seen
-            return f"agent:{row.agent_id}", json.dumps(data)
-        await self._reload(kind)
-        data = _dump(self._lists[kind])
-        await self._emit(kind, {kind: data})
-        return kind, json.dumps(data)
+            field = f"agent:{row.agent_id}"
+        if seen is None:
+            return None
+        return _Item(key, seen, field, data)
 
     def _unseen(self, key: Hashable, data: dict[str, Any]) -> str | None:
         """``data`` as compared, when it differs from what was last pushed for ``key``."""

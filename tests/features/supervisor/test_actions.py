@@ -46,9 +46,10 @@ async def test_when_a_supervisor_forces_an_agent_not_ready_then_the_pbx_and_the_
     view = await desk.wait_for("state", lambda s: s.get("readiness", {}).get("state")
                                == "not_ready" and s["readiness"].get("pending") is None)
     assert view["readiness"]["reason"] == "training"
-    row = await board.wait_for("agent", lambda d: d["agent"]["agent_id"] == agent.agent_id
-                               and d["agent"]["state"] == "not_ready")
-    assert row["agent"]["reason"] == "training"
+    frame = await board.wait_for("agents", lambda d: any(
+        a["agent_id"] == agent.agent_id and a["state"] == "not_ready" for a in d["agents"]))
+    row = next(a for a in frame["agents"] if a["agent_id"] == agent.agent_id)
+    assert row["reason"] == "training"
 
     status, body = await boss.request("PUT", f"/api/supervisor/agents/{agent.agent_id}/readiness",
                                       {"state": "not_ready", "reason": "no-such-reason"})

@@ -22,6 +22,16 @@ from tests.features.supervisor.supervisor_rig import BoardClient, logged_in, ref
 from tests.helpers import until
 
 
+def outages(frame: dict) -> dict | None:
+    """The ``outages`` tile in a ``queues`` frame, if it is in it."""
+    return next((q for q in frame["queues"] if q["name"] == "outages"), None)
+
+
+def waiting_in(frame: dict) -> int:
+    tile = outages(frame)
+    return -1 if tile is None else tile["waiting"]
+
+
 @pytest.fixture
 async def boards():
     opened: list[BoardClient] = []
@@ -64,8 +74,7 @@ async def test_when_a_supervisor_connects_to_the_leader_or_a_standby_process_the
 
     first = await BoardClient.open(leader, boss.token)
     boards.append(first)
-    await first.wait_for("queue", lambda d: d["queue"]["name"] == "outages"
-                         and d["queue"]["waiting"] == 1)
+    await first.wait_for("queues", lambda d: waiting_in(d) == 1)
     # A second server process (same PBX, Redis and database) stands by: not the leader.
     standby = await aiohttp_server(create_app(settings))
     base = str(standby.make_url("")).rstrip("/")
@@ -86,8 +95,7 @@ async def test_when_a_supervisor_connects_to_the_leader_or_a_standby_process_the
         assert whole["timezone"] == "Europe/Moscow"
     # Pushes of the leader reach a board held by the standby process too.
     ring(simulator, "outages", "79160000002", patience=400)
-    await boards[-1].wait_for("queue", lambda d: d["queue"]["name"] == "outages"
-                              and d["queue"]["waiting"] == 2)
+    await boards[-1].wait_for("queues", lambda d: waiting_in(d) == 2)
     status, body = 0, None
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/api/supervisor/board", headers=boss.headers) as response:
@@ -119,19 +127,24 @@ async def test_when_fifty_callers_join_one_queue_at_once_then_few_pushes_carry_t
     for i in range(50):
         simulator.spawn(caller(i))
     await until(lambda: len(joined) == 50, timeout=10)
-    last = await board.wait_for("queue", lambda d: d["queue"]["name"] == "outages"
-                                and d["queue"]["waiting"] == 50, timeout=5)
-    arrived = next(t for e, d, t in board.events if e == "queue" and d is last)
+    last = await board.wait_for("queues", lambda d: waiting_in(d) == 50, timeout=5)
+    arrived = next(t for e, d, t in board.events if e == "queues" and d is last)
     # The state of the 50th join reached the page within the one second the board promises.
     assert arrived - joined[-1] < 1.0
-    pushes = [(d["queue"]["waiting"], t) for e, d, t in board.events
-              if e == "queue" and d["queue"]["name"] == "outages" and t >= start]
+    frames = [(d, t) for e, d, t in board.events if e == "queues" and t >= start]
+    assert not [e for e, _, t in board.events if e in ("queue", "agent") and t >= start]
+    # One frame per flush, each queue in it once (coalesced), none without a queue in it.
+    assert all(d["queues"] and len({q["name"] for q in d["queues"]}) == len(d["queues"])
+               for d, _ in frames)
+    pushes = [(waiting_in(d), t) for d, t in frames if outages(d) is not None]
     span = pushes[-1][1] - pushes[0][1]
     # At most push_per_second (4) a second, plus the one sent at once: far fewer than events.
     assert len(pushes) <= 2 + 4 * span
     assert len(pushes) < 15
     assert [w for w, _ in pushes] == sorted(w for w, _ in pushes)  # never older than before
-    assert pushes[-1][0] == 50
+    # The last frame with the queue carries the figures of the last join.
+    tile = outages(next(d for d, _ in reversed(frames) if outages(d) is not None))
+    assert tile is not None and tile["waiting"] == 50 and tile["longest_wait_since"] is not None
 
 
 async def test_when_board_messages_are_malformed_or_oversized_then_error_events_and_it_lives(

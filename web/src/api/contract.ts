@@ -226,7 +226,12 @@ export interface Pop {
   disposition: string | null;
 }
 
-export type PopClosedReason = "answered_elsewhere" | "not_answered" | "caller_hung_up";
+export type PopClosedReason =
+  | "answered_elsewhere"
+  | "not_answered"
+  | "caller_hung_up"
+  | "queue_timeout"
+  | "moved_elsewhere";
 
 export interface PopClosed {
   call_id: string;
@@ -434,8 +439,9 @@ export interface AuditEntry {
 
 export interface SupervisorServerEvents {
   board: (board: Board) => void;
-  queue: (payload: { queue: QueueTile }) => void;
-  agent: (payload: { agent: AgentRow }) => void;
+  // One frame per server flush: only the queues and agents that changed since the last one.
+  queues: (payload: { queues: QueueTile[] }) => void;
+  agents: (payload: { agents: AgentRow[] }) => void;
   abandoned: (payload: { abandoned: AbandonedCall[] }) => void;
   callbacks: (payload: { callbacks: Callback[] }) => void;
   audit: (payload: { entry: AuditEntry }) => void;

@@ -82,6 +82,8 @@ export const ru = {
       answered_elsewhere: "Вызов принял другой оператор",
       not_answered: "Вызов не принят",
       caller_hung_up: "Абонент положил трубку",
+      queue_timeout: "Время ожидания в очереди истекло",
+      moved_elsewhere: "Вызов переведён в другое место",
     } as Record<string, string>,
     dismiss: "Закрыть",
     candidates: "На этот номер несколько лицевых счетов. Выберите:",

@@ -296,11 +296,10 @@ describe("pushes coalesced between drawings", () => {
   it("applies nothing until the flush, then the last push of each key, all at once", () => {
     const { c, runs, settled } = manual();
     c.board(board());
-    c.agent(agent(1, { state: "ringing" }));
-    c.agent(agent(1, { state: "on_call", call_id: "x" }));
-    c.queue(tile("support", { waiting: 1 }));
-    c.queue(tile("support", { waiting: 0 }));
-    c.queue(tile("outage", { waiting: 3 }));
+    c.agentBatch([agent(1, { state: "ringing" })]);
+    c.agentBatch([agent(1, { state: "on_call", call_id: "x" })]);
+    c.queueBatch([tile("support", { waiting: 1 }), tile("outage", { waiting: 2 })]);
+    c.queueBatch([tile("support", { waiting: 0 }), tile("outage", { waiting: 3 })]);
     expect(agents.value[0].state).toBe("ready");
     expect(runs).toHaveLength(1);
     runs[0]();
@@ -312,12 +311,25 @@ describe("pushes coalesced between drawings", () => {
   it("drops pushes older than a new board, and keeps those after it", () => {
     const { c, runs } = manual();
     c.board(board());
-    c.agent(agent(2, { state: "wrap_up" }));
+    c.agentBatch([agent(2, { state: "wrap_up" })]);
     c.board(board({ agents: [agent(1), agent(2, { state: "not_ready", reason: "lunch" })] }));
     c.abandonedList([]);
-    c.agent(agent(1, { state: "ringing" }));
+    c.agentBatch([agent(1, { state: "ringing" })]);
     runs.forEach((run) => run());
     expect(agents.value.map((a) => [a.agent_id, a.state])).toEqual([[1, "ringing"], [2, "not_ready"]]);
+  });
+
+  it("applies every row of one batch in one flush, and an empty batch schedules nothing", () => {
+    const { c, runs, settled } = manual();
+    c.board(board());
+    c.queueBatch([]);
+    c.agentBatch([]);
+    expect(runs).toHaveLength(0);
+    c.agentBatch([agent(1, { state: "wrap_up" }), agent(2, { state: "on_call", call_id: "y" })]);
+    expect(runs).toHaveLength(1);
+    runs[0]();
+    expect(agents.value.map((a) => [a.agent_id, a.state])).toEqual([[1, "wrap_up"], [2, "on_call"]]);
+    expect(settled).toEqual([1, 2]);
   });
 
   it("takes the latest whole abandoned and callback lists", () => {

@@ -38,8 +38,8 @@ function attach(socket: BoardSocket, pushes: PushCoalescer): void {
     }
   });
   socket.on("board", (b) => pushes.board(b));
-  socket.on("queue", (p) => pushes.queue(p.queue));
-  socket.on("agent", (p) => pushes.agent(p.agent));
+  socket.on("queues", (p) => pushes.queueBatch(p.queues));
+  socket.on("agents", (p) => pushes.agentBatch(p.agents));
   socket.on("abandoned", (p) => pushes.abandonedList(p.abandoned));
   socket.on("callbacks", (p) => pushes.callbackList(p.callbacks));
   socket.on("audit", (p) => applyAudit(p.entry));

@@ -1,7 +1,7 @@
 // Coalesces the board's pushes before they reach the page. With hundreds of agents and calls
-// a second, the server sends many `agent` and `queue` events each second; drawing the board
-// for every one of them would keep the supervisor's PC busy. Pushes are kept by key (the last
-// row per agent, the last tile per queue, the last whole list) and applied together at most
+// a second, the server sends several `agents` and `queues` batches each second; drawing the
+// board for every one of them would keep the supervisor's PC busy. Pushes are kept by key (the
+// last row per agent, the last tile per queue, the last whole list) and applied together at most
 // every FLUSH_MS, in one batch, so the page draws once per flush. A whole `board` (a connect)
 // is the truth: pushes that arrived before it are older than it and are dropped.
 import { batch } from "@preact/signals";
@@ -30,14 +30,16 @@ export class PushCoalescer {
     applyBoard(board);
   }
 
-  queue(tile: QueueTile): void {
-    this.queues.set(tile.name, tile);
-    this.arm();
+  /** A `queues` batch: the tiles that changed (a later batch overrides an earlier one). */
+  queueBatch(tiles: QueueTile[]): void {
+    for (const tile of tiles) this.queues.set(tile.name, tile);
+    if (tiles.length) this.arm();
   }
 
-  agent(row: AgentRow): void {
-    this.agents.set(row.agent_id, row);
-    this.arm();
+  /** An `agents` batch: the rows that changed. */
+  agentBatch(rows: AgentRow[]): void {
+    for (const row of rows) this.agents.set(row.agent_id, row);
+    if (rows.length) this.arm();
   }
 
   abandonedList(list: AbandonedCall[]): void {
