@@ -83,18 +83,9 @@ async def index(request: web.Request) -> web.Response:
 
 
 @public
-async def desk_without_slash(request: web.Request) -> web.Response:
-    raise web.HTTPPermanentRedirect("/desk/")
-
-
-@public
-async def board_without_slash(request: web.Request) -> web.Response:
-    raise web.HTTPPermanentRedirect("/board/")
-
-
-@public
-async def campaigns_without_slash(request: web.Request) -> web.Response:
-    raise web.HTTPPermanentRedirect("/campaigns/")
+async def add_slash(request: web.Request) -> web.Response:
+    """A page asked without its trailing slash: redirected to it (its assets are relative)."""
+    raise web.HTTPPermanentRedirect(request.path + "/")
 
 
 @public
@@ -110,14 +101,14 @@ async def asset(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers=_ASSET_HEADERS)
 
 
+PAGES = ("desk", "board", "campaigns")
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", index)
-    router.add_get("/desk", desk_without_slash)
-    router.add_get("/desk/", index)
-    # The supervisor board: the same page, which opens the board for this path.
-    router.add_get("/board", board_without_slash)
-    router.add_get("/board/", index)
-    # The campaign console: the same page again, picked by its path.
-    router.add_get("/campaigns", campaigns_without_slash)
-    router.add_get("/campaigns/", index)
+    # The agent desk, the supervisor board and the campaign console: one page that opens
+    # the right screen for its path.
+    for page in PAGES:
+        router.add_get(f"/{page}", add_slash)
+        router.add_get(f"/{page}/", index)
     router.add_get(ASSETS_PREFIX + "{name}", asset)
