@@ -45,7 +45,7 @@ from agent_api.app_keys import PG_POOL
 from agent_api.auth import ANY_ROLE, STAFF, allow, principal
 from agent_api.bodies import read_model
 from agent_api.errors import ApiError
-from campaigns import history, scenarios, selection, store, templates
+from campaigns import controls, history, scenarios, selection, store, templates
 from campaigns.models import Campaign, TargetFilter
 from campaigns.rules import Rules
 from campaigns.settings import CampaignSettings
@@ -145,45 +145,6 @@ async def list_templates(request: web.Request) -> web.Response:
     return _json({"templates": templates.templates()})
 
 
-CHOICES_LIMIT = 2000  # names per picker: a datalist longer than this helps nobody
-# Distinct values through the (city, street, house) index, one probe per value (a loose index
-# scan): a plain DISTINCT would read every one of millions of accounts.
-SQL_CITIES = """
-WITH RECURSIVE c AS (
-    (SELECT city FROM accounts ORDER BY city LIMIT 1)
-    UNION ALL
-    SELECT (SELECT a.city FROM accounts a WHERE a.city > c.city ORDER BY a.city LIMIT 1)
-    FROM c WHERE c.city IS NOT NULL
-)
-SELECT city FROM c WHERE city IS NOT NULL LIMIT $1
-"""
-SQL_STREETS = """
-WITH RECURSIVE s AS (
-    (SELECT street FROM accounts WHERE city = $1 ORDER BY street LIMIT 1)
-    UNION ALL
-    SELECT (SELECT a.street FROM accounts a WHERE a.city = $1 AND a.street > s.street
-            ORDER BY a.street LIMIT 1)
-    FROM s WHERE s.street IS NOT NULL
-)
-SELECT street FROM s WHERE street IS NOT NULL LIMIT $2
-"""
-SQL_OPEN_OUTAGES = """
-SELECT o.id, o.service, o.kind, o.description, o.started_at, o.expected_restoration_at,
-       coalesce(x.n, 0) AS address_count, coalesce(x.first, '') AS addresses
-FROM outages o
-LEFT JOIN LATERAL (
-    SELECT count(*) AS n,
-           string_agg(concat_ws(', ', city, street, house), '; ' ORDER BY city, street, house)
-               FILTER (WHERE k <= 3) AS first
-    FROM (SELECT city, street, house, row_number() OVER (ORDER BY city, street, house) AS k
-          FROM outage_addresses WHERE outage_id = o.id) a
-) x ON true
-WHERE o.restored_at IS NULL
-ORDER BY o.started_at DESC, o.id DESC
-LIMIT 200
-"""
-
-
 @allow(*STAFF)
 async def choices(request: web.Request) -> web.Response:
     """What the form's pickers offer: open outages (an outage alert's), cities, and the
@@ -191,16 +152,7 @@ async def choices(request: web.Request) -> web.Response:
     city = request.query.get("city")
     if city is not None and not 0 < len(city) <= 200:
         raise ApiError("city must have 1 to 200 characters")
-    async with request.app[PG_POOL].acquire() as conn:
-        outages = [dict(r) for r in await conn.fetch(SQL_OPEN_OUTAGES)]
-        cities = [r[0] for r in await conn.fetch(SQL_CITIES, CHOICES_LIMIT + 1)]
-        streets = ([r[0] for r in await conn.fetch(SQL_STREETS, city, CHOICES_LIMIT + 1)]
-                   if city else None)
-    truncated = len(cities) > CHOICES_LIMIT or len(streets or ()) > CHOICES_LIMIT
-    body: dict[str, Any] = {"outages": outages, "cities": cities[:CHOICES_LIMIT],
-                            "truncated": truncated}
-    if streets is not None:
-        body["streets"] = streets[:CHOICES_LIMIT]
+    body = await controls.choices(request.app[PG_POOL], city)
     return _json(body)
 
 
@@ -329,27 +281,18 @@ async def results_csv(request: web.Request) -> web.Response:
         headers={"Content-Disposition": f'attachment; filename="campaign-{campaign.id}.csv"'})
 
 
-SQL_KILL_SWITCH = "SELECT engaged, reason, changed_by, changed_at FROM campaign_kill_switch"
-
-
 @allow(*STAFF)
 async def get_kill_switch(request: web.Request) -> web.Response:
-    row = await request.app[PG_POOL].fetchrow(SQL_KILL_SWITCH)
+    row = await controls.kill_switch(request.app[PG_POOL])
     return _json({**dict(row), "settings_engaged": request.app[CAMPAIGNS].settings.kill_switch})
 
 
 @allow(*STAFF)
 async def put_kill_switch(request: web.Request) -> web.Response:
     body = await read_model(request, KillSwitchRequest)
-    row = await request.app[PG_POOL].fetchrow(
-        """UPDATE campaign_kill_switch SET engaged = $1, reason = $2, changed_by = $3,
-                  changed_at = now() WHERE id
-           RETURNING engaged, reason, changed_by, changed_at""",
-        body.engaged, body.reason, principal(request).agent_id)
+    row = await controls.set_kill_switch(request.app[PG_POOL], body.engaged, body.reason,
+                                         principal(request).agent_id)
     return _json({**dict(row), "settings_engaged": request.app[CAMPAIGNS].settings.kill_switch})
-
-
-SQL_CONSUMER_OF = "SELECT id, consumer_id FROM accounts WHERE number = $1"
 
 
 @allow(*ANY_ROLE)
@@ -366,7 +309,7 @@ async def add_opt_out(request: web.Request) -> web.Response:
             raise ApiError(str(exc)) from exc
     async with request.app[PG_POOL].acquire() as conn:
         if body.account is not None:
-            row = await conn.fetchrow(SQL_CONSUMER_OF, body.account)
+            row = await controls.account_of(conn, body.account)
             if row is None:
                 raise _not_found("account-not-found", "no such account")
             consumer_id = row["consumer_id"]
@@ -386,25 +329,15 @@ def _not_found(error_id: str, message: str) -> ApiError:
 @allow(*STAFF)
 async def put_protection(request: web.Request) -> web.Response:
     body = await read_model(request, ProtectionRequest)
-    async with request.app[PG_POOL].acquire() as conn:
-        row = await conn.fetchrow(SQL_CONSUMER_OF, request.match_info["account"])
-        if row is None:
-            raise _not_found("account-not-found", "no such account")
-        await conn.execute(
-            """INSERT INTO account_protection (account_id, category, note, set_by)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (account_id) DO UPDATE SET category = EXCLUDED.category,
-                   note = EXCLUDED.note, set_by = EXCLUDED.set_by, set_at = now()""",
-            row["id"], body.category, body.note, principal(request).agent_id)
+    if not await controls.set_protection(request.app[PG_POOL], request.match_info["account"],
+                                         body.category, body.note, principal(request).agent_id):
+        raise _not_found("account-not-found", "no such account")
     return _json({"account": request.match_info["account"], "category": body.category})
 
 
 @allow(*STAFF)
 async def delete_protection(request: web.Request) -> web.Response:
-    status = await request.app[PG_POOL].execute(
-        "DELETE FROM account_protection WHERE account_id = "
-        "(SELECT id FROM accounts WHERE number = $1)", request.match_info["account"])
-    if status.endswith(" 0"):
+    if not await controls.clear_protection(request.app[PG_POOL], request.match_info["account"]):
         raise _not_found("not-protected", "the account is not flagged")
     return web.Response(status=204)
 
