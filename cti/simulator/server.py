@@ -44,8 +44,9 @@ def _unknown_command(aid: str | None, action: dict) -> bytes:
 
 
 class AmiSession(asyncio.Protocol):
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Simulator, generation: int) -> None:
         self.sim = sim
+        self.generation = generation  # which listener accepted it (see Simulator._close_listener)
         self.reader = wire.FrameReader()
         self.transport: asyncio.Transport | None = None
         self.logged_in = False
@@ -54,6 +55,11 @@ class AmiSession(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self.generation != self.sim.generation:
+            # Accepted by a listener that has since closed (a client that reconnected during
+            # the Shutdown): the process it reached is gone, as on a real restart.
+            transport.abort()
+            return
         self.sim.sessions.add(self)
         transport.write(wire.BANNER)
 
@@ -181,6 +187,7 @@ class Simulator:
         self.failed_logins = 0
         self.actions_seen: dict[str, int] = {}
         self.cut_on: set[str] = set()  # lower-case action names that make the link drop unanswered
+        self.generation = 0  # bumped when the listener closes
         self._server: asyncio.Server | None = None
 
     async def start(self, *, boot_time: float | None = None) -> None:
@@ -189,7 +196,9 @@ class Simulator:
         broadcast when the boot ends."""
         loop = asyncio.get_running_loop()
         self.booting = boot_time is not None
-        self._server = await loop.create_server(lambda: AmiSession(self), self.host, self.port)
+        generation = self.generation
+        self._server = await loop.create_server(lambda: AmiSession(self, generation),
+                                                self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         if boot_time is not None:
             self.spawn(self._boot(boot_time))
@@ -259,6 +268,9 @@ class Simulator:
             ("Status", "Fully Booted"), ("Uptime", self.uptime()), ("LastReload", self.uptime())])
 
     async def _close_listener(self) -> None:
+        # A connection the old listener accepted may reach connection_made only later; the new
+        # generation makes it close then instead of living on beside the restarted PBX.
+        self.generation += 1
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _ACCOUNT = re.compile(r"^[0-9]{8,12}$")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_TOKEN = re.compile(r"[\s,]+")
+_MARKERS = {"ул", "улица", "д", "дом", "кв", "квартира"}
 SEARCH_LIMIT = 20
 
 
@@ -70,9 +72,7 @@ class CardActions:
         if not cards and not _has_letters(q) and (e164 := try_normalize_phone(q)) is not None:
             cards = await self._cards.cards_by_phone(self._pool, e164, SEARCH_LIMIT)
         elif not cards and not _ACCOUNT.match(q):
-            words = _WORD.findall(q)
-            street = [w for w in words if not w.isdigit()]
-            numbers = [w for w in words if w.isdigit()]
+            street, numbers = _address_parts(q)
             if not street:
                 raise ApiError("give an account number, a phone number or a street name")
             found = await account_numbers_by_address(
@@ -147,6 +147,17 @@ class CardActions:
             raise Unavailable("the PBX did not take the call",
                               {"error": type(exc).__name__}) from exc
         return call_id
+
+
+def _address_parts(q: str) -> tuple[list[str], list[str]]:
+    """Street words, then house and apartment: the last one or two numbers standing alone.
+    Numbers inside the street's name stay with it ("8 Марта 5 12", "Линия-3 7"); the words
+    "ул.", "д.", "кв." are dropped."""
+    tokens = [t for t in _TOKEN.split(q) if t and t.lower().rstrip(".") not in _MARKERS]
+    numbers: list[str] = []
+    while tokens and tokens[-1].isdigit() and len(numbers) < 2:
+        numbers.insert(0, tokens.pop())
+    return _WORD.findall(" ".join(tokens)), numbers
 
 
 def _has_letters(text: str) -> bool:

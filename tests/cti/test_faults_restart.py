@@ -94,3 +94,39 @@ async def test_when_link_drops_mid_call_and_call_ends_meanwhile_then_resync_clea
         assert tracker_board(svc) == pbx_board(sim)
     finally:
         await svc.stop()
+
+
+
+async def test_when_a_client_reconnects_during_the_shutdown_then_that_session_dies_with_the_old_pbx(
+        make_sim, raw_client):
+    """A client that reconnects the instant it reads Shutdown (as ours does) can be accepted by
+    the old listener in the same loop turn in which the restart closes it; that session must die
+    with the old process, not live on beside the restarted PBX (it did: its connection_made came
+    after the restart had closed the sessions it knew, and it never saw the new boot)."""
+    import asyncio
+    import socket
+    import time
+
+    sim = await make_sim(scale=1.0)  # Asterisk's own pace: 15 ms from Shutdown to the close
+    watcher = await raw_client(sim.port)
+    watcher.login()
+    await until(lambda: watcher.events("FullyBooted"), timeout=2)
+    restart = asyncio.get_running_loop().create_task(sim.restart(downtime=0.05, boot_time=0.05))
+    await until(lambda: watcher.events("Shutdown"), timeout=5, interval=0.001)
+    # Connect while the loop is held, and hold it past the restart's pause: the accept and the
+    # restart's close then become ready in one loop turn, the accept first (a loaded machine).
+    late = socket.create_connection(("127.0.0.1", sim.port))
+    time.sleep(0.05)
+    await restart
+    reader, writer = await asyncio.open_connection(sock=late)
+    try:
+        async with asyncio.timeout(2):
+            while await reader.read(4096):
+                pass
+    except ConnectionError:
+        pass  # reset is as closed as EOF
+    except TimeoutError:
+        raise AssertionError("a session of the old PBX still open after the restart") from None
+    finally:
+        writer.close()
+    assert all(s.generation == sim.generation for s in sim.sessions)
