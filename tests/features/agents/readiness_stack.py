@@ -93,19 +93,19 @@ class Stack:
         self.stopped = True
         # In a task of its own and bounded: a stop that hangs names what it waits on.
         if self.leader.running:
-            await _bounded("the leader's work", self.leader.stop())
-        await _bounded("the CTI service", self.cti.stop())
+            await _bounded("stopping the leader's work", self.leader.stop())
+        await _bounded("stopping the CTI service", self.cti.stop())
 
     async def view(self, agent_id: int) -> AgentView:
         return await self.service.view(agent_id)
 
 
-async def _bounded(what: str, coro) -> None:
+async def _bounded(what: str, coro, seconds: float = 10) -> None:
     try:
-        await asyncio.wait_for(coro, 10)
+        await asyncio.wait_for(coro, seconds)
     except TimeoutError:
         names = sorted(t.get_name() for t in asyncio.all_tasks())
-        raise AssertionError(f"stopping {what} hung; tasks: {names}") from None
+        raise AssertionError(f"{what} hung; tasks: {names}") from None
 
 
 @pytest.fixture
@@ -136,8 +136,8 @@ async def stacks(agents_db, redis_server) -> AsyncIterator[Callable[..., Awaitab
         clients.append(client)
         stack = Stack(sim, agents_db, client, keys, settings or AgentsSettings(wrapup_seconds=0),
                       leader_flag=[leader])
-        await stack.start()
         made.append(stack)
+        await _bounded("starting the stack", stack.start(), 30)
         return stack
 
     yield make

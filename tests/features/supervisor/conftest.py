@@ -21,6 +21,7 @@ from state.db import create_pool, migrate
 from state.models import AgentIn, QueueMembership
 from state.redis_keys import RedisKeys
 from state.repositories.agents import upsert_agent
+from tests.helpers import create_database_from
 
 MOSCOW = dt.timezone(dt.timedelta(hours=3))
 
@@ -40,7 +41,7 @@ async def sup_pool(pg_server, sup_template) -> AsyncIterator[asyncpg.Pool]:
     name = f"sup_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(pg_server.dsn.replace("/ccs_test?", "/postgres?"))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{sup_template}"')
+        await create_database_from(admin, name, sup_template)
     finally:
         await admin.close()
     dsn = pg_server.dsn.replace("/ccs_test?", f"/{name}?")
