@@ -15,6 +15,8 @@ from aiohttp import web
 
 from agent_api.auth import public
 from agent_api.app_keys import HEALTH
+from agent_api.openapi import documented
+from agent_api.schemas import HealthReport
 
 StatusProvider = Callable[[], Awaitable[dict]]
 
@@ -51,6 +53,8 @@ class HealthRegistry:
         return "ok"
 
 
+# The body stays a plain dict: /health must answer even if a part reports oddly.
+@documented(response=HealthReport, also=(503,))
 @public
 async def health(request: web.Request) -> web.Response:
     """Status of each component, and whether the server can serve (503 when it cannot)."""

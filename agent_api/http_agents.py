@@ -10,6 +10,8 @@ from aiohttp import web
 from agent_api.auth import ANY_ROLE, allow, principal
 from agent_api.app_keys import LIVE, PG_POOL
 from agent_api.errors import ApiError, NotFound, is_redis_outage
+from agent_api.openapi import documented
+from agent_api.schemas import MeResponse
 from state.live import LiveState
 from state.repositories.agents import get_agent, set_agent_active
 
@@ -20,6 +22,7 @@ def _live(request: web.Request) -> LiveState:
     return request.app[LIVE]
 
 
+@documented(response=MeResponse)
 @allow(*ANY_ROLE)
 async def me(request: web.Request) -> web.Response:
     """The agent from PostgreSQL; its readiness from the live state, ``null`` with
@@ -27,19 +30,20 @@ async def me(request: web.Request) -> web.Response:
     agent = await get_agent(request.app[PG_POOL], principal(request).agent_id)
     if agent is None:
         raise NotFound("agent no longer exists")
-    body: dict = {"agent": agent.model_dump(mode="json"), "readiness": None}
     try:
         state = await _live(request).get_agent_state(agent.id)
     except Exception as exc:
         if not is_redis_outage(exc):
             raise
         log.warning("GET /api/agents/me without readiness: Redis is unavailable")
-        body["readiness_unavailable"] = True
-    else:
-        body["readiness"] = state.model_dump(mode="json") if state else None
-    return web.json_response(body)
+        body = MeResponse(agent=agent, readiness=None, readiness_unavailable=True)
+        return web.json_response(text=body.model_dump_json())
+    # readiness_unavailable is sent only when true
+    body = MeResponse(agent=agent, readiness=state)
+    return web.json_response(text=body.model_dump_json(exclude={"readiness_unavailable"}))
 
 
+@documented(status=204)
 @allow("admin")
 async def deactivate(request: web.Request) -> web.Response:
     """Deactivate an agent: its sessions end and it can no longer log in."""

@@ -8,6 +8,7 @@ from agent_api.auth import ANY_ROLE, Principal, allow, principal, public
 from agent_api.bodies import read_model
 from agent_api.errors import ApiError, Unauthorized
 from agent_api.app_keys import LOGIN_LIMITS, PASSWORDS, PG_POOL, SESSION_ENDED, TOKENS
+from agent_api.openapi import documented
 from agent_api.schemas import LoginRequest, LoginResponse, PasswordChange
 from state.models import Agent, AgentCredentials
 from state.repositories.agents import (
@@ -25,6 +26,7 @@ _DUMMY = AgentCredentials(
 )
 
 
+@documented(response=LoginResponse)
 @public
 async def login(request: web.Request) -> web.Response:
     """A session token for a login and password."""
@@ -47,6 +49,7 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response(text=LoginResponse(token=token, agent=agent).model_dump_json())
 
 
+@documented(status=204)
 @allow(*ANY_ROLE)
 async def logout(request: web.Request) -> web.Response:
     """End every session of the caller (its tokens stop working, its sockets close)."""
@@ -56,6 +59,7 @@ async def logout(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@documented(status=204)
 @allow(*ANY_ROLE)
 async def change_password(request: web.Request) -> web.Response:
     """The agent's own password; every token issued so far stops working (log in again)."""

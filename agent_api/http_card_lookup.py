@@ -8,11 +8,14 @@ from aiohttp import web
 from agent_api.auth import ANY_ROLE, allow
 from agent_api.errors import ApiError, NotFound
 from agent_api.app_keys import CARDS, PG_POOL
+from agent_api.openapi import documented
+from state.models import ConsumerCard
 from state.phones import InvalidPhone, normalize_phone
 
 _ACCOUNT = re.compile(r"^[0-9]{8,12}$")
 
 
+@documented(response=ConsumerCard)
 @allow(*ANY_ROLE)
 async def card_by_account(request: web.Request) -> web.Response:
     """The consumer card of an account number."""
@@ -25,6 +28,7 @@ async def card_by_account(request: web.Request) -> web.Response:
     return web.json_response(text=card.model_dump_json())
 
 
+@documented(response=list[ConsumerCard])
 @allow(*ANY_ROLE)
 async def cards_by_phone(request: web.Request) -> web.Response:
     """The consumer cards of the accounts a phone number belongs to."""

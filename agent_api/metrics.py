@@ -45,7 +45,7 @@ def make_metrics_middleware(metrics: HttpMetrics):
     return metrics_middleware
 
 
-@documented(roles=("admin",), security=("bearer", "scrapeToken"),
+@documented(roles=("admin",), security=("bearer", "scrapeToken"), media=("text/plain",),
             note="Also served without a token to an address in `CCS_HTTP__METRICS_ALLOW`.")
 @public  # the middleware lets it through: the scrape token and address are checked here
 async def metrics_handler(request: web.Request) -> web.Response:

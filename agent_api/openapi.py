@@ -8,6 +8,11 @@ the routes. Per operation:
 - ``summary``: the first line of the handler's docstring, else its name in words;
 - ``requestBody``: the pydantic model the handler passes to ``read_model`` (found in its code,
   so handlers need no annotation), or the one a ``@documented(body=...)`` names;
+- the success response: its status and body as ``@documented(response=..., status=...,
+  media=...)`` says: ``response`` a pydantic model (its serialisation schema) or ``list[Model]``
+  (an array of it), ``status`` 200 unless said (204: no body), ``media`` other media types the
+  same response may take (CSV, Prometheus text), ``also`` other statuses answered with the same
+  body (/health's 503); a handler that says nothing has "2XX";
 - error responses: the one error shape ``{error_id, message, details}``.
 
 Served at ``GET /api/openapi.json`` to any signed-in role: it names no data, but an anonymous
@@ -18,13 +23,15 @@ from __future__ import annotations
 import dis
 import inspect
 import re
+import typing
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from importlib import metadata
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from agent_api.auth import ANY_ROLE, allow, declared_access
 
@@ -44,16 +51,63 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+_NO_BODY = 204
+
+
+class ResponseSchema(GenerateJsonSchema):
+    """Schemas in which every field of a written model is required: pydantic writes them all,
+    defaulted or not (a model that leaves one out says so in its ``json_schema_extra``)."""
+
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        if self.mode == "serialization":
+            return field.get("serialization_exclude_if") is None
+        return super().field_is_required(field, total)
+
+
 def documented(*, roles: tuple[str, ...] | None = None, security: tuple[str, ...] | None = None,
                note: str | None = None, body: type[BaseModel] | None = None,
-               response: type[BaseModel] | None = None) -> Callable:
-    """Say in the document what the router and the code cannot tell (optional on a handler)."""
+               response: Any = None, status: int | None = None,
+               media: tuple[str, ...] = (), also: tuple[int, ...] = ()) -> Callable:
+    """Say in the document what the router and the code cannot tell (optional on a handler).
+
+    ``response``: the model of the JSON body of success (``list[Model]``: an array of them);
+    ``status``: its status when not 200; ``media``: media types other than JSON it may have;
+    ``also``: other statuses (errors) whose body is that one, not the error shape."""
+    if response is not None:
+        _response_model(response)  # refuse anything else at import, not when serving
+    if status == _NO_BODY and (response is not None or media):
+        raise ValueError("a 204 response has no body")
+
     def mark(handler: Callable) -> Callable:
         setattr(handler, _DOC, {"roles": roles, "security": security, "note": note,
-                                "body": body, "response": response})
+                                "body": body, "response": response, "status": status,
+                                "media": tuple(media), "also": tuple(also)})
         return handler
 
     return mark
+
+
+def _response_model(response: Any) -> tuple[type[BaseModel], bool]:
+    """(the model, whether the body is a list of it) of a ``documented(response=...)``."""
+    many = typing.get_origin(response) is list
+    model = typing.get_args(response)[0] if many else response
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"a response is a pydantic model or a list of one, not {response!r}")
+    return model, many
+
+
+def response_model(handler: Callable) -> tuple[type[BaseModel], bool] | None:
+    """(model, is a list) of the handler's JSON success body, if it documents one."""
+    response = (getattr(handler, _DOC, None) or {}).get("response")
+    return _response_model(response) if response is not None else None
+
+
+def success_status(handler: Callable) -> int | None:
+    """The status of the handler's success response, if it documents one."""
+    doc = getattr(handler, _DOC, None) or {}
+    if doc.get("status"):
+        return doc["status"]
+    return 200 if doc.get("response") is not None or doc.get("media") else None
 
 
 def is_documented_route(route: web.AbstractRoute) -> bool:
@@ -120,11 +174,32 @@ def _error(description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def _success(handler: Callable, schemas: dict[tuple[type[BaseModel], str], dict]
+             ) -> tuple[str, dict]:
+    doc = getattr(handler, _DOC, None) or {}
+    status = success_status(handler)
+    if status is None:
+        return "2XX", {"description": "Success."}
+    if status == _NO_BODY:
+        return str(status), {"description": "No content."}
+    content: dict[str, Any] = {}
+    found = response_model(handler)
+    if found is not None:
+        model, many = found
+        schema = schemas[(model, "serialization")]
+        content["application/json"] = {
+            "schema": {"type": "array", "items": schema} if many else schema}
+    for media in doc.get("media") or ():  # text: the handler's docstring or note says which
+        content[media] = {"schema": {"type": "string"}}
+    return str(status), {"description": HTTPStatus(status).phrase, "content": content}
+
+
 def _operation(method: str, path: str, handler: Callable,
-               bodies: dict[type[BaseModel], dict]) -> dict:
+               schemas: dict[tuple[type[BaseModel], str], dict]) -> dict:
     doc = getattr(handler, _DOC, None) or {}
     access = declared_access(handler)
     roles = sorted(doc.get("roles") or access or ())
+    status, success = _success(handler, schemas)
     public = access is not None and "(public)" in access and not doc.get("roles")
     operation: dict[str, Any] = {
         "operationId": f"{method}_{re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_') or 'root'}",
@@ -132,8 +207,10 @@ def _operation(method: str, path: str, handler: Callable,
         "description": inspect.getdoc(inspect.unwrap(handler)) or "",
         "x-roles": ["(public)"] if public else roles,
         "security": [] if public else [{name: []} for name in doc.get("security") or ("bearer",)],
-        "responses": {"2XX": {"description": "Success."}, "default": _error("An error.")},
+        "responses": {status: success, "default": _error("An error.")},
     }
+    for code in doc.get("also") or ():
+        operation["responses"][str(code)] = {**success, "description": HTTPStatus(code).phrase}
     if doc.get("note"):
         operation["description"] = f"{operation['description']}\n\n{doc['note']}".strip()
     if not public:
@@ -146,12 +223,9 @@ def _operation(method: str, path: str, handler: Callable,
     model = body_model(handler)
     if model is not None:
         operation["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": bodies[model]}}}
+            "application/json": {"schema": schemas[(model, "validation")]}}}
         operation["responses"]["422"] = _error("The body is not the schema's.")
         operation["responses"]["415"] = _error("The body is not JSON in UTF-8.")
-    response = doc.get("response")
-    if response is not None:
-        operation["responses"]["2XX"]["content"] = {"application/json": {"schema": bodies[response]}}
     return operation
 
 
@@ -167,17 +241,22 @@ _VERSION = _version()  # read at import: the lookup reads files, never in the ev
 
 def build_document(app: web.Application) -> dict:
     routes = list(_routes(app))
-    models: set[type[BaseModel]] = set()
+    # Bodies are read (validation schema), responses written (serialisation schema: computed
+    # fields in, aliases as sent); a model whose two differ gets two names (-Input, -Output).
+    wanted: set[tuple[type[BaseModel], str]] = set()
     for _, _, handler in routes:
-        models.update(m for m in (body_model(handler),
-                                  (getattr(handler, _DOC, None) or {}).get("response")) if m)
-    ordered = sorted(models, key=lambda m: f"{m.__module__}.{m.__qualname__}")
-    refs, top = models_json_schema([(m, "validation") for m in ordered],
-                                   ref_template="#/components/schemas/{model}")
-    bodies = {m: refs[(m, "validation")] for m in ordered}
+        body = body_model(handler)
+        if body is not None:
+            wanted.add((body, "validation"))
+        found = response_model(handler)
+        if found is not None:
+            wanted.add((found[0], "serialization"))
+    ordered = sorted(wanted, key=lambda w: (f"{w[0].__module__}.{w[0].__qualname__}", w[1]))
+    schemas, top = models_json_schema(ordered, ref_template="#/components/schemas/{model}",
+                                      schema_generator=ResponseSchema)
     paths: dict[str, dict] = {}
     for method, path, handler in routes:
-        paths.setdefault(path, {})[method] = _operation(method, path, handler, bodies)
+        paths.setdefault(path, {})[method] = _operation(method, path, handler, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ccs contact-center server", "version": _VERSION},
@@ -197,6 +276,7 @@ def build_document(app: web.Application) -> dict:
 _CACHE = web.AppKey("openapi_cache", dict)
 
 
+@documented(note="Its schema is OpenAPI 3.1's own: https://spec.openapis.org/oas/3.1/schema")
 @allow(*ANY_ROLE)
 async def openapi_json(request: web.Request) -> web.Response:
     """The OpenAPI 3.1 document of this API."""

@@ -12,7 +12,8 @@ process, or in the simulator's, would be measured instead of the server). Every 
 (REST), goes ready (Socket.IO `set_readiness`) and is a member of one of `--queues` queues
 (leastrecent: one phone rings per call). The simulator plays the agents' phones (answer after
 1-2 s, talk 3-6 s). Half the callers were identified by the IVR (CCS_ACCOUNT, an account of the
-data set), half only by their number (a phone of the data set); every caller number is used once,
+data set; the IVR's card prefetch is played by `IvrIdentifies`), half only by their number (a
+phone of the data set); every caller number is used once,
 so each AgentCalled is matched to the `screen_pop` its agent received by (agent, caller number).
 
 Latency = the client's time of receipt minus the time the simulator wrote AgentCalled to the
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -531,7 +533,41 @@ class Callers:
         return queue, f"+7990{self.n:07d}", next(self.numbers)
 
 
-async def drive_calls(sim, callers: Callers, rate: float, count: int) -> None:
+class IvrIdentifies:
+    """The server's IVR as the pop sees it: when it has identified a caller it prefetches the
+    card (``CardCache.prefetch``, the product's code, on the server's Redis and PostgreSQL).
+    The FastAGI dialogue itself is not driven here (benchmarks/bench_ivr measures it); its
+    CPU for the prefetch is counted in this process instead of the server's."""
+
+    def __init__(self, pool, client, cards) -> None:
+        self.pool, self.client, self.cards = pool, client, cards
+
+    @classmethod
+    async def open(cls, dsn: str, redis_url: str) -> IvrIdentifies:
+        import redis.asyncio as aioredis
+
+        from state.cards import CardCache
+        from state.db import create_pool
+        from state.settings import RedisSettings
+
+        pool = await create_pool(dsn, min_size=1, max_size=8)
+        client = aioredis.from_url(redis_url, decode_responses=True)
+        return cls(pool, client, CardCache.from_settings(client, RedisSettings(url=redis_url)))
+
+    def identified(self, account: str) -> None:
+        self.cards.prefetch(self.pool, account)
+
+    async def close(self) -> None:
+        await self.cards.flushed()
+        await self.client.aclose()
+        await self.pool.close()
+
+
+async def drive_calls(sim, callers: Callers, rate: float, count: int,
+                      identified: Callable[[str], None] | None = None) -> None:
+    """``identified(account)`` plays the server's IVR telling whom it identified (what
+    ``ivr/flows/identify.py`` does through ``IvrDeps.on_identified``: the card prefetch), at
+    the call's start: the simulator's IVR takes ``PbxConfig.ivr_seconds`` before the queue."""
     from cti.simulator.originate import inbound_call
 
     loop = asyncio.get_running_loop()
@@ -541,6 +577,8 @@ async def drive_calls(sim, callers: Callers, rate: float, count: int) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
         queue, number, account = callers.next()
+        if account and identified is not None:
+            identified(account)
         sim.spawn(inbound_call(sim.pbx, queue, number, "Bench Caller", patience=120,
                                account=account, intent="balance" if account else ""))
 
@@ -558,8 +596,8 @@ def latencies(sent: Sent, receipts: list[Receipt], interfaces: dict[str, str],
     expected = {k: t for k, t in sent.at.items() if since <= t <= until}
     ms = [(got[k].received - t) * 1000 for k, t in expected.items() if k in got]
     found = [got[k] for k in expected if k in got]
-    # Callers the IVR identified have numbers of their own (Callers.next): their card can be
-    # looked up only once the account is known (CallOffered), the others' from CallStarted on.
+    # Callers the IVR identified have numbers of their own (Callers.next): their card is the
+    # one the IVR prefetched, the others' is looked up from CallStarted on.
     split: dict[str, list[float]] = {"ivr": [], "number": []}
     for k, t in expected.items():
         if k in got:
@@ -572,12 +610,13 @@ def latencies(sent: Sent, receipts: list[Receipt], interfaces: dict[str, str],
 
 
 async def phase(sim, clients: ClientGroup, sent: Sent, callers: Callers,
-                interfaces: dict[str, str], rate: float, count: int
+                interfaces: dict[str, str], rate: float, count: int,
+                identified: Callable[[str], None] | None = None,
                 ) -> tuple[list[float], dict[str, int], float]:
     """Drive `count` calls at `rate`; collect pops until every AgentCalled of the phase has its
     pop, or none came for 10 s (late pops count with their latency, lost ones as missing)."""
     since = time.perf_counter()
-    await drive_calls(sim, callers, rate, count)
+    await drive_calls(sim, callers, rate, count, identified)
     driven = time.perf_counter()
     until = driven + 1.0  # callers of the last second may still be in the IVR
     receipts: list[Receipt] = []
@@ -690,18 +729,20 @@ async def full_run(opts, dsn: str, redis_url: str, numbers: list[str], phones: l
         print(f"PBX: {members} queue members, {paused} paused", flush=True)
         interfaces = {agent_login(i): agent_interface(i) for i in range(opts.agents)}
         callers = Callers(numbers[REFERENCE_LOOKUPS:], phones, opts.queues, opts.seed)
+        ivr = await IvrIdentifies.open(dsn, redis_url)
 
         # warm-up (plans, caches, connections), not measured
-        await phase(sim, clients, sent, callers, interfaces, opts.idle_rate, 20)
+        await phase(sim, clients, sent, callers, interfaces, opts.idle_rate, 20, ivr.identified)
         idle, idle_counts, _ = await phase(sim, clients, sent, callers, interfaces,
-                                           opts.idle_rate, opts.idle_calls)
+                                           opts.idle_rate, opts.idle_calls, ivr.identified)
         pids = {"server": server.pid, "simulator (this process)": os.getpid(),
                 **{f"clients {k}": pid for k, pid in enumerate(clients.pids())}}
         cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
         busy0, total0 = machine_busy()
         started = time.perf_counter()
         load, load_counts, wall = await phase(sim, clients, sent, callers, interfaces, opts.rate,
-                                              int(opts.rate * opts.seconds))
+                                              int(opts.rate * opts.seconds), ivr.identified)
+        await ivr.close()
         cpu = {name: (cpu_seconds(pid) - cpu0[name]) / (time.perf_counter() - started)
                for name, pid in pids.items()}
         busy1, total1 = machine_busy()
@@ -718,7 +759,7 @@ async def full_run(opts, dsn: str, redis_url: str, numbers: list[str], phones: l
         print(row(f"screen pop, idle ({opts.idle_rate:g} calls/s)", idle))
         print(row("  idle, callers known by their number (card from CallStarted on)",
                   idle_split["number"]))
-        print(row("  idle, callers the IVR identified (card from CallOffered on)",
+        print(row("  idle, callers the IVR identified (card prefetched by the IVR)",
                   idle_split["ivr"]))
         print(row(f"screen pop, {opts.rate:g} calls/s", load))
         print(row(f"  {opts.rate:g} calls/s, callers known by their number", load_split["number"]))

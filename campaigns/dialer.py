@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from campaigns.attempts import Claimed
-from campaigns.models import (AddressPart, AmountPart, DatePart, ListenerOptions, PromptPart,
-                              StoredCampaign)
+from campaigns.models import (AddressPart, AmountPart, Campaign, DatePart, ListenerOptions,
+                              PromptPart, StoredCampaign)
 from campaigns.settings import CampaignSettings
 from cti.actions import AmiActions, originate
 from cti.errors import ActionFailed, ActionTimeout, LinkLost, NotConnected
@@ -54,6 +54,18 @@ def _kopecks(params: dict[str, Any], service: str | None) -> int | None:
     value = (params.get("debt_by_service") or {}).get(service) if service else \
         params.get("debt_kopecks")
     return int(value) if value is not None else None
+
+
+def known_prompts() -> list[str]:
+    """The names a message's ``prompt`` parts may use: the recorded robocall phrases."""
+    return sorted(PROMPTS.ROBOCALL_MESSAGES)
+
+
+def unknown_prompts(spec: Campaign) -> list[str]:
+    """The message's prompt names with no recording, in order, each once (a campaign naming
+    one could never be said: every try would end ``failed``)."""
+    names = [p.name for p in spec.message if isinstance(p, PromptPart)]
+    return list(dict.fromkeys(n for n in names if n not in PROMPTS.ROBOCALL_MESSAGES))
 
 
 def message(campaign: StoredCampaign, params: dict[str, Any]) -> Prompt:

@@ -24,16 +24,18 @@ Routes (``setup_routes(app)``; the parts under ``app[CAMPAIGNS]``, put there by 
   it on a call) -> 201 ``{created: true}`` / 200 ``{created: false}`` (already there)
 - ``PUT | DELETE /api/campaigns/protection/{account}``  ``{category, note?}`` -> 200 / 204
 A Campaign is ``{id, state, state_reason, state_since, spec, created_by, created_at,
-started_at, finished_at, cloned_from}`` (``state_since``: when it reached its state). Errors: ``campaign-not-found`` 404, ``campaign-state`` 409 (not
-allowed in its state), ``campaign-stale`` 409 (resume of a message no longer valid: the
-campaign is now stopped or expired), ``campaign-window`` 409, ``stage-not-due`` 409 (details
-``due``), ``not-a-stage`` / ``last-stage`` 409, bad bodies 400/422.
+started_at, finished_at, cloned_from}`` (``state_since``: when it reached its state).
+Errors (``{error_id, message, details}``, agent_api/errors.py): ``campaign-not-found`` 404,
+``account-not-found`` / ``not-protected`` 404, ``campaign-state`` 409 (not allowed in its
+state), ``campaign-stale`` 409 (resume of a message no longer valid: the campaign is now
+stopped or expired), ``campaign-window`` 409, ``stage-not-due`` 409 (details ``due``),
+``not-a-stage`` / ``last-stage`` 409, ``unknown-prompt`` 422 (create and preview: the message
+names a prompt with no recording; details ``unknown`` and ``known``), bad bodies 400/422.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,8 +46,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent_api.app_keys import PG_POOL
 from agent_api.auth import ANY_ROLE, STAFF, allow, principal
 from agent_api.bodies import read_model
-from agent_api.errors import ApiError
-from campaigns import controls, history, scenarios, selection, store, templates
+from agent_api.errors import ApiError, Conflict, NotFound
+from agent_api.openapi import documented
+from campaigns import controls, dialer, history, scenarios, schemas, selection, store, templates
 from campaigns.models import Campaign, TargetFilter
 from campaigns.rules import Rules
 from campaigns.settings import CampaignSettings
@@ -92,32 +95,53 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+class NoSuchCampaign(NotFound):
+    error_id = "campaign-not-found"
+
+
+class NoSuchAccount(NotFound):
+    error_id = "account-not-found"
+
+
+class NotProtected(NotFound):
+    error_id = "not-protected"
+
+
+class UnknownPrompt(ApiError):
+    status = 422
+    error_id = "unknown-prompt"
+
+
 def _error(exc: store.CampaignError) -> ApiError:
-    error = ApiError(str(exc), {"due": exc.due.isoformat()}
-                     if isinstance(exc, scenarios.StageNotDue) else None)
-    error.status = 404 if isinstance(exc, store.CampaignNotFound) else 409
-    error.error_id = exc.code
+    details = {"due": exc.due.isoformat()} if isinstance(exc, scenarios.StageNotDue) else None
+    if isinstance(exc, store.CampaignNotFound):
+        return NoSuchCampaign(str(exc), details)
+    error = Conflict(str(exc), details)
+    error.error_id = exc.code  # campaign-state, campaign-stale, stage-not-due...: stable ids
     return error
+
+
+def _sayable(spec: Campaign) -> Campaign:
+    """The campaign, refused (422 ``unknown-prompt``) when its message names a prompt that has
+    no recording: it could never be said (every try would end ``failed``)."""
+    unknown = dialer.unknown_prompts(spec)
+    if unknown:
+        raise UnknownPrompt(
+            "the message names prompts that have no recording: " + ", ".join(unknown),
+            {"unknown": unknown, "known": dialer.known_prompts()})
+    return spec
 
 
 def _id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
 
-def _json(value: Any, status: int = 200) -> web.Response:
-    return web.json_response(value, status=status, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_default)
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    return str(value)
+def _answer(model: type[BaseModel], value: dict[str, Any], status: int = 200) -> web.Response:
+    """The body written by its response model (the one the OpenAPI document shows): a key
+    or a type the model does not have fails here, not in a client. A key the handler left out
+    (``streets`` without ``?city=``) stays out."""
+    body = model.model_validate(value).model_dump_json(exclude_unset=True)
+    return web.Response(text=body, status=status, content_type="application/json")
 
 
 async def _get(conn, campaign_id: int):
@@ -127,6 +151,7 @@ async def _get(conn, campaign_id: int):
     return campaign
 
 
+@documented(response=schemas.CampaignList)
 @allow(*STAFF)
 async def list_campaigns(request: web.Request) -> web.Response:
     states = request.query.get("state")
@@ -136,15 +161,18 @@ async def list_campaigns(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
         campaigns = await store.list_campaigns(conn, states=wanted)
         counts = await store.summaries(conn, [c.id for c in campaigns])
-    return _json({"campaigns": [{**store.as_dict(c), "summary": counts[c.id]}
+    return _answer(schemas.CampaignList, {"campaigns": [
+        {**store.as_dict(c), "summary": dataclasses.asdict(counts[c.id])}
                                 for c in campaigns]})
 
 
+@documented(response=schemas.Templates)
 @allow(*STAFF)
 async def list_templates(request: web.Request) -> web.Response:
-    return _json({"templates": templates.templates()})
+    return _answer(schemas.Templates, {"templates": templates.templates()})
 
 
+@documented(response=schemas.Choices)
 @allow(*STAFF)
 async def choices(request: web.Request) -> web.Response:
     """What the form's pickers offer: open outages (an outage alert's), cities, and the
@@ -153,15 +181,16 @@ async def choices(request: web.Request) -> web.Response:
     if city is not None and not 0 < len(city) <= 200:
         raise ApiError("city must have 1 to 200 characters")
     body = await controls.choices(request.app[PG_POOL], city)
-    return _json(body)
+    return _answer(schemas.Choices, body)
 
 
+@documented(response=schemas.CampaignView, status=201)
 @allow(*STAFF)
 async def create(request: web.Request) -> web.Response:
-    spec = await read_model(request, Campaign)
+    spec = _sayable(await read_model(request, Campaign))
     async with request.app[PG_POOL].acquire() as conn:
         campaign = await store.create(conn, spec, created_by=principal(request).agent_id)
-    return _json(store.as_dict(campaign), 201)
+    return _answer(schemas.CampaignView, store.as_dict(campaign), 201)
 
 
 async def _preview(request: web.Request, spec: Campaign) -> web.Response:
@@ -169,14 +198,16 @@ async def _preview(request: web.Request, spec: Campaign) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
         result = await selection.preview(conn, spec, parts.settings, parts.rules.calendar,
                                          _now())
-    return _json(dataclasses.asdict(result))
+    return _answer(schemas.PreviewOut, dataclasses.asdict(result))
 
 
+@documented(response=schemas.PreviewOut)
 @allow(*STAFF)
 async def preview_new(request: web.Request) -> web.Response:
-    return await _preview(request, await read_model(request, Campaign))
+    return await _preview(request, _sayable(await read_model(request, Campaign)))
 
 
+@documented(response=schemas.PreviewOut)
 @allow(*STAFF)
 async def preview_stored(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
@@ -184,22 +215,26 @@ async def preview_stored(request: web.Request) -> web.Response:
     return await _preview(request, campaign.spec)
 
 
+@documented(response=schemas.CampaignWithProgress)
 @allow(*STAFF)
 async def get_one(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
         campaign = await _get(conn, _id(request))
         progress = await store.progress(conn, campaign.id, now=_now())
-    return _json({**store.as_dict(campaign), "progress": dataclasses.asdict(progress)})
+    return _answer(schemas.CampaignWithProgress,
+                   {**store.as_dict(campaign), "progress": dataclasses.asdict(progress)})
 
 
+@documented(response=schemas.ProgressOut)
 @allow(*STAFF)
 async def progress(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
         campaign = await _get(conn, _id(request))
         result = await store.progress(conn, campaign.id, now=_now())
-    return _json(dataclasses.asdict(result))
+    return _answer(schemas.ProgressOut, dataclasses.asdict(result))
 
 
+@documented(response=schemas.StartedCampaign)
 @allow(*STAFF)
 async def start(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
@@ -210,10 +245,11 @@ async def start(request: web.Request) -> web.Response:
             raise _error(exc) from exc
         campaign = await _get(conn, _id(request))
     request.app[CAMPAIGNS].changed()
-    return _json({**store.as_dict(campaign), "attempts": frozen})
+    return _answer(schemas.StartedCampaign, {**store.as_dict(campaign), "attempts": frozen})
 
 
 def _transition(action: str):
+    @documented(response=schemas.CampaignView)
     @allow(*STAFF)
     async def handler(request: web.Request) -> web.Response:
         async with request.app[PG_POOL].acquire() as conn:
@@ -229,12 +265,13 @@ def _transition(action: str):
                 request.app[CAMPAIGNS].changed()  # a stale resume stopped it
                 raise _error(exc) from exc
         request.app[CAMPAIGNS].changed()
-        return _json(store.as_dict(campaign))
+        return _answer(schemas.CampaignView, store.as_dict(campaign))
 
     handler.__name__ = action
     return handler
 
 
+@documented(response=schemas.CampaignView, status=201)
 @allow(*STAFF)
 async def clone(request: web.Request) -> web.Response:
     body = (await read_model(request, CloneRequest) if request.can_read_body
@@ -245,9 +282,11 @@ async def clone(request: web.Request) -> web.Response:
                                          created_by=principal(request).agent_id, name=body.name)
         except store.CampaignError as exc:
             raise _error(exc) from exc
-    return _json(store.as_dict(campaign), 201)
+    return _answer(schemas.CampaignView, store.as_dict(campaign), 201)
 
 
+@documented(response=schemas.CampaignView, status=201,
+            note="An operator-list stage makes callbacks instead: 200 `{callbacks: n}`.")
 @allow(*STAFF)
 async def next_stage(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
@@ -257,19 +296,21 @@ async def next_stage(request: web.Request) -> web.Response:
         except store.CampaignError as exc:
             raise _error(exc) from exc
     if isinstance(made, int):
-        return _json({"callbacks": made})
-    return _json(store.as_dict(made), 201)
+        return _answer(schemas.StageCallbacks, {"callbacks": made})
+    return _answer(schemas.CampaignView, store.as_dict(made), 201)
 
 
+@documented(response=schemas.ScenarioCounts)
 @allow(*STAFF)
 async def scenario_counts(request: web.Request) -> web.Response:
     target = await read_model(request, TargetFilter)
     async with request.app[PG_POOL].acquire() as conn:
         counts = await scenarios.stage_counts(conn, scenarios.DEBT_SCENARIO, target)
-    return _json({"scenario": scenarios.DEBT_SCENARIO.name,
+    return _answer(schemas.ScenarioCounts, {"scenario": scenarios.DEBT_SCENARIO.name,
                   "stages": {str(k): v for k, v in counts.items()}})
 
 
+@documented(media=("text/csv",))
 @allow(*STAFF)
 async def results_csv(request: web.Request) -> web.Response:
     async with request.app[PG_POOL].acquire() as conn:
@@ -281,20 +322,26 @@ async def results_csv(request: web.Request) -> web.Response:
         headers={"Content-Disposition": f'attachment; filename="campaign-{campaign.id}.csv"'})
 
 
+@documented(response=schemas.KillSwitch)
 @allow(*STAFF)
 async def get_kill_switch(request: web.Request) -> web.Response:
     row = await controls.kill_switch(request.app[PG_POOL])
-    return _json({**dict(row), "settings_engaged": request.app[CAMPAIGNS].settings.kill_switch})
+    return _answer(schemas.KillSwitch, {
+        **dict(row), "settings_engaged": request.app[CAMPAIGNS].settings.kill_switch})
 
 
+@documented(response=schemas.KillSwitch)
 @allow(*STAFF)
 async def put_kill_switch(request: web.Request) -> web.Response:
     body = await read_model(request, KillSwitchRequest)
     row = await controls.set_kill_switch(request.app[PG_POOL], body.engaged, body.reason,
                                          principal(request).agent_id)
-    return _json({**dict(row), "settings_engaged": request.app[CAMPAIGNS].settings.kill_switch})
+    return _answer(schemas.KillSwitch, {
+        **dict(row), "settings_engaged": request.app[CAMPAIGNS].settings.kill_switch})
 
 
+@documented(response=schemas.OptOutCreated, status=201,
+            note="200 `{created: false}` when the same opt-out was already there.")
 @allow(*ANY_ROLE)
 async def add_opt_out(request: web.Request) -> web.Response:
     """Agents too: the consumer says it on a call."""
@@ -311,34 +358,32 @@ async def add_opt_out(request: web.Request) -> web.Response:
         if body.account is not None:
             row = await controls.account_of(conn, body.account)
             if row is None:
-                raise _not_found("account-not-found", "no such account")
+                raise NoSuchAccount("no such account")
             consumer_id = row["consumer_id"]
         source = "agent" if principal(request).role == "agent" else "admin"
         new_id = await history.record_opt_out(
             conn, consumer_id=consumer_id, phone=phone, source=source, scope=body.scope,
             created_by=principal(request).agent_id)
-    return _json({"created": new_id is not None}, 201 if new_id is not None else 200)
+    return _answer(schemas.OptOutCreated, {"created": new_id is not None},
+                   201 if new_id is not None else 200)
 
 
-def _not_found(error_id: str, message: str) -> ApiError:
-    error = ApiError(message)
-    error.status, error.error_id = 404, error_id
-    return error
-
-
+@documented(response=schemas.Protection)
 @allow(*STAFF)
 async def put_protection(request: web.Request) -> web.Response:
     body = await read_model(request, ProtectionRequest)
     if not await controls.set_protection(request.app[PG_POOL], request.match_info["account"],
                                          body.category, body.note, principal(request).agent_id):
-        raise _not_found("account-not-found", "no such account")
-    return _json({"account": request.match_info["account"], "category": body.category})
+        raise NoSuchAccount("no such account")
+    return _answer(schemas.Protection,
+                   {"account": request.match_info["account"], "category": body.category})
 
 
+@documented(status=204)
 @allow(*STAFF)
 async def delete_protection(request: web.Request) -> web.Response:
     if not await controls.clear_protection(request.app[PG_POOL], request.match_info["account"]):
-        raise _not_found("not-protected", "the account is not flagged")
+        raise NotProtected("the account is not flagged")
     return web.Response(status=204)
 
 

@@ -24,7 +24,9 @@ _PROMPT = r"^[a-z0-9][a-z0-9_/-]{0,63}$"  # a file name under the robocall promp
 
 
 class _Edge(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # One schema for a spec read and a spec answered (a campaign's answer carries its spec, and
+    # what it answers is a valid body): the OpenAPI document names it once, ``Campaign``.
+    model_config = ConfigDict(extra="forbid", json_schema_mode_override="validation")
 
 
 class PromptPart(_Edge):

@@ -9,9 +9,10 @@ dial. Every ``pacer_tick`` it dials, per running campaign, what its limits allow
 - progressive: besides those, calls in flight at most ``ready agents of the target queue x
   calls_per_ready_agent`` minus listeners already waiting for an operator; when the share of
   operator requests abandoned passes ``operator_abandon_cap`` (after
-  ``operator_abandon_min_requests``) it halves that. Ready agents are the tracker's members of
-  the queue (the PBX's own view, the same one the agents' projector writes to Redis): not
-  paused, not in a call, device not in use.
+  ``operator_abandon_min_requests``) it halves that (the counts are PostgreSQL's, recorder.py:
+  a new leader's brake remembers what the old one counted). Ready agents are the tracker's
+  members of the queue (the PBX's own view, the same one the agents' projector writes to
+  Redis): not paused, not in a call, device not in use.
 
 The contact rules are checked per call inside the claim's transaction (attempts.claim); a
 paused or stopped campaign gets no dial after the change commits (the claim reads the
@@ -80,7 +81,8 @@ class Pacer:
         self.rules = rules
         self.now = now
         self.lookup = attempts.CampaignLookup()
-        self.recorder = OutcomeRecorder(pool, bus, self.lookup, on_change=self._finished, now=now)
+        self.recorder = OutcomeRecorder(pool, bus, self.lookup, on_change=self._finished,
+                                        lapse=settings.operator_wait_lapse_seconds, now=now)
         self.reconciler = Reconciler(pool, cti, self.lookup, grace=settings.untraced_grace_seconds,
                                      now=now)
         self.on_change = on_change
@@ -117,7 +119,7 @@ class Pacer:
                                     "dialled": r.dialled, "refused": dict(r.refused)}
                               for cid, r in self.runs.items()},
                 "operator": {cid: {"requests": o.requests, "answered": o.answered,
-                                   "abandoned": o.abandoned,
+                                   "abandoned": o.abandoned, "lapsed": o.lapsed,
                                    "abandoned_share": o.abandoned_share}
                              for cid, o in self.recorder.operator.items()},
                 "events_dropped": self.recorder.dropped}
@@ -177,6 +179,8 @@ class Pacer:
             campaigns = [attempts.stored_campaign(r) for r in rows]
             counts = {r["campaign_id"]: r for r in await conn.fetch(
                 SQL_COUNTS, [c.id for c in campaigns])}
+            # The brake's counts as PostgreSQL has them (the same after a leader change).
+            await self.recorder.load_operator(conn, [c.id for c in campaigns])
             now = self.now()
             for campaign in campaigns:
                 self.lookup.put(campaign)

@@ -106,6 +106,11 @@ class CampaignSettings(BaseModel):
     operator_abandon_min_requests: int = Field(
         20, ge=1, description="Operator requests a progressive campaign needs before its "
         "abandoned share may slow it down.")
+    operator_wait_lapse_seconds: float = Field(
+        900.0, gt=0, description="A listener sent to an operator whose queue visit has "
+        "neither been answered nor abandoned this long after the request no longer counts as "
+        "waiting for the progressive pacer (its end was not seen: it ended while no server "
+        "led, or the event was lost).")
 
     @model_validator(mode="after")
     def _windows(self) -> CampaignSettings:

@@ -172,7 +172,9 @@ async def ivr_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     limits = ReadingLimits.from_settings(app[SETTINGS].readings)
-    async with ivr_servers(settings, app[PG_POOL], app.get(SPEECH), limits=limits) as (
+    pool, cards = app[PG_POOL], app[CARDS]
+    async with ivr_servers(settings, pool, app.get(SPEECH), limits=limits,
+                           on_identified=lambda number: cards.prefetch(pool, number)) as (
         agi, audio, ivr
     ):
         app[IVR_APP] = ivr

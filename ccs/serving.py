@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -42,6 +43,20 @@ def describe(exc: BaseException, settings: Settings) -> str:
     return f"{type(exc).__name__}: {text[0] if text else 'no details'}"
 
 
+def settle_heap() -> None:
+    """Keep the garbage collector's pauses off the screen pop. Everything alive once the server
+    is up (modules, settings, the agents' maps, pools) stays alive: ``gc.freeze`` takes it out
+    of every later collection, so a full collection scans only what came after (one took 178
+    ms at 100 calls/s with the default thresholds). A larger first generation makes the young
+    collections rarer; the objects of one call are freed by reference counting anyway."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
+GC_YOUNG_THRESHOLD = 10_000  # CPython's default is 700
+
+
 async def serve_until_stopped(
     settings: Settings, app: web.Application, on_ready: Callable[[], None] | None = None
 ) -> None:
@@ -67,6 +82,7 @@ async def serve_until_stopped(
                 f"cannot listen on {settings.http.host}:{settings.http.port} ({exc.strerror}); "
                 "set CCS_HTTP__PORT to a free port"
             ) from exc
+        settle_heap()
         if on_ready is not None:
             on_ready()
         await stop.wait()

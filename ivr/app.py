@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -143,6 +143,7 @@ async def ivr_servers(
     on_route_error: RouteErrorHook | None = None,
     deps: IvrDeps | None = None,
     limits: ReadingLimits | None = None,
+    on_identified: Callable[[str], None] | None = None,
 ) -> AsyncIterator[tuple[FastAgiServer, AudioSocketServer, IvrApplication]]:
     """Start both servers (ports 0 pick free ones) and stop them on exit."""
     audio = AudioSocketServer(
@@ -165,6 +166,7 @@ async def ivr_servers(
         deps = deps or IvrDeps(
             db, settings,
             limits or ReadingLimits(),
+            on_identified=on_identified,
         )
         host = settings.audiosocket_advertise or settings.audiosocket_host
         app = IvrApplication(deps, audio=audio, engine=engine, audio_address=f"{host}:{audio.port}")

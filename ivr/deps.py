@@ -1,4 +1,5 @@
-"""What the flows need from outside: the database, settings, reading limits and a clock."""
+"""What the flows need from outside: the database, settings, reading limits, a clock and whom
+to tell that a caller was identified."""
 from __future__ import annotations
 
 import asyncio
@@ -23,6 +24,13 @@ class IvrDeps:
     settings: IvrSettings
     limits: ReadingLimits
     clock: Callable[[], dt.datetime] = field(default=_utc_now)
+    # Told the account number once the caller is identified (the server prefetches the card
+    # for the screen pop); must not block.
+    on_identified: Callable[[str], None] | None = None
+
+    def identified(self, account_number: str) -> None:
+        if self.on_identified is not None:
+            self.on_identified(account_number)
 
     async def local_now(self, timezone: str) -> dt.datetime:
         # ZoneInfo reads the zone file on first use: off the loop (it caches it afterwards).

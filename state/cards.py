@@ -180,6 +180,9 @@ async def cards_by_accounts(
     return [ConsumerCard.model_validate_json(row["card"]) for row in rows]
 
 
+PREFETCHES = 64  # card prefetches under way at once; more are skipped
+
+
 class CardCache:
     """Cards in Redis by account number, so a repeated pop does not touch PostgreSQL."""
 
@@ -190,7 +193,9 @@ class CardCache:
         self._keys = keys or RedisKeys()
         self._ttl = ttl
         self._down = False
-        self._writes: set[asyncio.Task[None]] = set()  # write-behind puts still under way
+        # Write-behind puts and prefetches still under way.
+        self._writes: set[asyncio.Task[None]] = set()
+        self.prefetch_failures = 0
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: RedisSettings) -> CardCache:
@@ -275,6 +280,24 @@ class CardCache:
             await self.put_many(cards)
         except _REDIS_DOWN:
             pass  # already said by _cached; the card is served all the same
+
+    def prefetch(self, conn: Queryable, number: str) -> None:
+        """Have account ``number``'s card in the cache soon, without waiting for it: the IVR
+        calls this when it has identified the caller, seconds before the queue and the ring,
+        so the pop reads the card from Redis instead of building it from PostgreSQL on the
+        ring path. Best effort: at most ``PREFETCHES`` at once, failures only counted."""
+        if len(self._writes) >= PREFETCHES:
+            return
+        task = asyncio.create_task(self._prefetch(conn, number), name="card-prefetch")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _prefetch(self, conn: Queryable, number: str) -> None:
+        try:
+            await self.card_by_account(conn, number)
+        except Exception:  # noqa: BLE001 (the pop looks it up again; the IVR must not care)
+            self.prefetch_failures += 1
+            log.debug("card prefetch failed", exc_info=True)
 
     async def flushed(self) -> None:
         """Wait for the write-behind puts under way (tests, shutdown)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -133,6 +134,8 @@ class AmiSession(asyncio.Protocol):
             self.write(wire.frame([("Response", "Success"), *([("ActionID", aid)] if aid else []),
                                    ("Events", state)]))
         elif name == "originate":
+            peer = self.transport.get_extra_info("peername") if self.transport else None
+            self.sim.originated_from.append((time.monotonic(), peer[1] if peer else 0, action))
             originate(self.sim.pbx, action, self.write, self.sim.tasks)
         elif name in _LIST_AND_MEMBER_ACTIONS:
             _LIST_AND_MEMBER_ACTIONS[name](self.sim.pbx, action, self.write)
@@ -187,6 +190,9 @@ class Simulator:
         self.failed_logins = 0
         self.actions_seen: dict[str, int] = {}
         self.cut_on: set[str] = set()  # lower-case action names that make the link drop unanswered
+        # (monotonic time, client's TCP port, action) of the last Originates: which server
+        # process dialled when (tests of the campaign pacer's take-over); bounded for the demo.
+        self.originated_from: deque[tuple[float, int, Action]] = deque(maxlen=100_000)
         self.generation = 0  # bumped when the listener closes
         self._server: asyncio.Server | None = None
 

@@ -20,7 +20,8 @@ from aiohttp import web
 from agent_api.auth import ANY_ROLE, allow, principal
 from agent_api.bodies import read_model
 from agent_api.errors import ApiError, Unavailable
-from features.agents.schemas import ReadinessRequest, WrapUpExtend
+from agent_api.openapi import documented
+from features.agents.schemas import AgentView, ReadinessRequest, WrapUpExtend
 from features.agents.service import (
     AgentService, DispositionRequired, NoPhoneInterface, NoWrapUp, PbxRefused, PbxUnavailable,
     ReadinessError,
@@ -59,12 +60,14 @@ async def _call(action: Callable[[], Awaitable[object]]) -> None:
         raise api_error(exc) from exc
 
 
+@documented(response=AgentView)
 @allow(*ANY_ROLE)
 async def my_state(request: web.Request) -> web.Response:
     view = await _service(request).view(principal(request).agent_id)
     return web.json_response(text=view.model_dump_json())
 
 
+@documented(response=AgentView, status=202)
 @allow(*ANY_ROLE)
 async def set_readiness(request: web.Request) -> web.Response:
     body = await read_model(request, ReadinessRequest)
@@ -79,6 +82,7 @@ async def set_readiness(request: web.Request) -> web.Response:
     return web.json_response(text=view.model_dump_json(), status=202)
 
 
+@documented(response=AgentView)
 @allow(*ANY_ROLE)
 async def end_wrapup(request: web.Request) -> web.Response:
     service, agent_id = _service(request), principal(request).agent_id
@@ -86,6 +90,7 @@ async def end_wrapup(request: web.Request) -> web.Response:
     return web.json_response(text=(await service.view(agent_id)).model_dump_json())
 
 
+@documented(response=AgentView)
 @allow(*ANY_ROLE)
 async def extend_wrapup(request: web.Request) -> web.Response:
     body = await read_model(request, WrapUpExtend)

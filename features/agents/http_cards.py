@@ -15,9 +15,11 @@ from agent_api.app_keys import CTI, PG_POOL
 from agent_api.auth import allow, principal
 from agent_api.bodies import read_model
 from agent_api.errors import NotFound
+from agent_api.openapi import documented
 from features.agents.card_actions import CardActions
 from features.agents.pop_schemas import (
-    AppealRequest, DispositionRequest, OutboundCallRequest, SearchResults,
+    AppealRequest, DispositionRequest, DispositionSet, OutboundCallPlaced, OutboundCallRequest,
+    RegisteredAppeal, SearchResults,
 )
 from state.repositories.agents import get_agent
 
@@ -26,12 +28,14 @@ CARD_ACTIONS: web.AppKey[CardActions] = web.AppKey("card_actions", CardActions)
 DISPOSITION_LISTENER: web.AppKey[object] = web.AppKey("disposition_listener", object)
 
 
+@documented(response=SearchResults)
 @allow("agent")
 async def search(request: web.Request) -> web.Response:
     results = await request.app[CARD_ACTIONS].search(request.query.get("q", ""))
     return web.json_response(text=SearchResults(results=results).model_dump_json())
 
 
+@documented(response=RegisteredAppeal, status=201)
 @allow("agent")
 async def register_appeal(request: web.Request) -> web.Response:
     body = await read_model(request, AppealRequest)
@@ -39,6 +43,7 @@ async def register_appeal(request: web.Request) -> web.Response:
     return web.json_response(appeal, status=201)
 
 
+@documented(response=DispositionSet)
 @allow("agent")
 async def set_disposition(request: web.Request) -> web.Response:
     body = await read_model(request, DispositionRequest)
@@ -51,6 +56,7 @@ async def set_disposition(request: web.Request) -> web.Response:
     return web.json_response(result, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
+@documented(response=OutboundCallPlaced, status=202)
 @allow("agent")
 async def call_out(request: web.Request) -> web.Response:
     body = await read_model(request, OutboundCallRequest)
@@ -58,7 +64,7 @@ async def call_out(request: web.Request) -> web.Response:
     if agent is None:
         raise NotFound("agent no longer exists")
     call_id = await request.app[CARD_ACTIONS].call_out(agent, request.app.get(CTI), body)
-    return web.json_response({"call_id": call_id}, status=202)
+    return web.json_response(text=OutboundCallPlaced(call_id=call_id).model_dump_json(), status=202)
 
 
 def setup_routes(app: web.Application) -> None:

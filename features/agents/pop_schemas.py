@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state.models import AppealPriority, ConsumerCard
+from state.models import Appeal, AppealPriority, ConsumerCard
 
 PopStatus = Literal["ringing", "answered", "ended"]
 CloseReason = Literal["answered_elsewhere", "not_answered", "caller_hung_up", "queue_timeout",
@@ -99,6 +99,29 @@ class OutboundCallRequest(_Wire):
 
 class SearchResults(_Wire):
     results: list[CardSummary]
+
+
+class RegisteredAppeal(Appeal):
+    """``POST /api/appeals``: the stored appeal, with the call and the comment it was given."""
+
+    call_id: str | None = None
+    comment: str | None = None
+
+
+class DispositionSet(_Wire):
+    """``PUT /api/calls/{call_id}/disposition``."""
+
+    call_id: str
+    disposition: str
+    comment: str | None = None
+    pop: Pop | None = Field(description="The agent's pop of the call with its disposition, "
+                            "null when the pop is gone.")
+
+
+class OutboundCallPlaced(_Wire):
+    """A click-to-call (or a supervisor's listen) the PBX took: the call's id."""
+
+    call_id: str
 
 
 # --- Socket.IO client messages ---------------------------------------------------------------

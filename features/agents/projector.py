@@ -6,7 +6,8 @@ only the server knows: a change asked for and not yet confirmed (``pending``), o
 refused (``failed``, with its reason) and the wrap-up deadline. A pause made on the PBX console,
 an autopause, a PBX restart all reach it the same way as a change asked for in the browser:
 through the tracker's events. After each visible change the view is written to Redis, the state
-change (if any) is logged in PostgreSQL, and ``AgentStateChanged`` is published on the bus.
+change is published on the bus (``AgentStateChanged``) and then, if the state moved, logged in
+PostgreSQL.
 
 Public API (``Projector(tracker, live, directory, state_log, wrapups, publish,
 pending_timeout=..., wrapup_seconds=settings.wrapup_for)``; without ``wrapup_seconds`` the
@@ -309,7 +310,8 @@ class Projector:
         await self.live.put_agent_view(agent.id, view.model_dump(mode="json"))
         self._views[agent.id] = view
         self.writes += 1
-        if moved:
-            await self.state_log.record(agent.id, view.state, view.reason, view.since)
+        # Published before the log is written: the agent's page waits on no PostgreSQL.
         self._publish(AgentStateChanged(ts=now.timestamp(), agent_id=agent.id,
                                         view=view.model_dump(mode="json")))
+        if moved:
+            await self.state_log.record(agent.id, view.state, view.reason, view.since)

@@ -23,28 +23,33 @@ class TimeInState:
     seconds: float
 
 
+# Close the open stretch unless it already has this state and reason, and open the new one
+# from the same instant (never before the closed one began).
+_RECORD = """
+WITH open AS (
+    SELECT id, state, reason, started_at FROM agent_state_log
+    WHERE agent_id = $1 AND ended_at IS NULL FOR UPDATE),
+closed AS (
+    UPDATE agent_state_log l SET ended_at = greatest($4, o.started_at)
+    FROM open o
+    WHERE l.id = o.id AND (o.state, o.reason) IS DISTINCT FROM ($2::text, $3::text)
+    RETURNING l.ended_at)
+INSERT INTO agent_state_log (agent_id, state, reason, started_at)
+SELECT $1, $2, $3, coalesce((SELECT max(ended_at) FROM closed), $4)
+WHERE NOT EXISTS (SELECT 1 FROM open WHERE state = $2 AND reason = $3)
+RETURNING id"""
+
+
 class StateLog:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
     async def record(self, agent_id: int, state: str, reason: str | None,
                      at: dt.datetime) -> bool:
-        """True when a new stretch was opened."""
-        reason = reason or ""
-        async with self._pool.acquire() as conn, conn.transaction():
-            open_row = await conn.fetchrow(
-                """SELECT id, state, reason, started_at FROM agent_state_log
-                   WHERE agent_id = $1 AND ended_at IS NULL FOR UPDATE""", agent_id)
-            if open_row is not None:
-                if (open_row["state"], open_row["reason"]) == (state, reason):
-                    return False
-                at = max(at, open_row["started_at"])
-                await conn.execute("UPDATE agent_state_log SET ended_at = $2 WHERE id = $1",
-                                   open_row["id"], at)
-            await conn.execute(
-                """INSERT INTO agent_state_log (agent_id, state, reason, started_at)
-                   VALUES ($1, $2, $3, $4)""", agent_id, state, reason, at)
-        return True
+        """True when a new stretch was opened. One statement (its own transaction): it runs
+        on every state change of every agent, a few per call."""
+        opened = await self._pool.fetchval(_RECORD, agent_id, state, reason or "", at)
+        return opened is not None
 
     async def time_in_states(self, day: dt.date, tz: str = "UTC",
                              agent_id: int | None = None) -> list[TimeInState]:

@@ -29,21 +29,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from agent_api.app_keys import CTI, PG_POOL
 from agent_api.auth import ANY_ROLE, STAFF, allow, principal
 from agent_api.bodies import read_model
 from agent_api.errors import ApiError, NotFound, Unavailable
+from agent_api.openapi import documented
 from features.agents import http_cards
 from features.agents.http import AGENT_SERVICE, api_error
-from features.agents.pop_schemas import OutboundCallRequest
+from features.agents.pop_schemas import OutboundCallPlaced, OutboundCallRequest
+from features.agents.schemas import AgentView
 from features.agents.service import ReadinessError
 from features.supervisor.abandoned import AbandonedList, day_bounds
 from features.supervisor.actions import ActionError, SupervisorActions
 from features.supervisor.audit import AuditLog
+from features.supervisor.board_schemas import Board, Callback
 from features.supervisor.callbacks import CallbackStore
 from features.supervisor.schemas import (
-    CallbackOutcomeRequest, CallbackRequest, ForceReadinessRequest, SpyRequest,
+    AbandonedCalls, AuditEntries, CallbackOutcomeRequest, CallbackReport, CallbackRequest,
+    Callbacks, ForceReadinessRequest, SpyRequest,
 )
 from features.supervisor.settings import SupervisorSettings
 from state.models import Agent
@@ -71,8 +76,8 @@ def _json(data: Any, status: int = 200) -> web.Response:
                              dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str))
 
 
-def _model(model: Any, status: int = 200) -> web.Response:
-    return web.json_response(text=model.model_dump_json(), status=status)
+def _model(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(text=model.model_dump_json(by_alias=True), status=status)
 
 
 def _action_error(exc: ActionError) -> ApiError:
@@ -126,11 +131,14 @@ def period(request: web.Request, settings: SupervisorSettings) -> tuple[dt.datet
 
 # --- board and actions (supervisor, admin) ----------------------------------------------------
 
+@documented(response=Board)
 @allow(*STAFF)
 async def board(request: web.Request) -> web.Response:
+    # A dict: the leader's board, or the snapshot another process left in Redis.
     return _json(await request.app[SUPERVISOR].board())
 
 
+@documented(response=AgentView, status=202)
 @allow(*STAFF)
 async def force_readiness(request: web.Request) -> web.Response:
     body = await read_model(request, ForceReadinessRequest)
@@ -141,10 +149,12 @@ async def force_readiness(request: web.Request) -> web.Response:
     except ReadinessError as exc:
         raise api_error(exc) from exc
     service = request.app.get(AGENT_SERVICE)
-    view = await service.view(agent_id) if service is not None else None
-    return web.json_response(text=view.model_dump_json() if view else "{}", status=202)
+    if service is None:  # the action above refuses first: no PBX, no readiness
+        raise Unavailable("no PBX connection is configured")
+    return _model(await service.view(agent_id), 202)
 
 
+@documented(response=OutboundCallPlaced, status=202)
 @allow(*STAFF)
 async def spy(request: web.Request) -> web.Response:
     body = await read_model(request, SpyRequest)
@@ -155,23 +165,24 @@ async def spy(request: web.Request) -> web.Response:
         raise _action_error(exc) from exc
     except ReadinessError as exc:
         raise api_error(exc) from exc
-    return _json({"call_id": call_id}, 202)
+    return _model(OutboundCallPlaced(call_id=call_id), 202)
 
 
+@documented(response=AuditEntries)
 @allow(*STAFF)
 async def audit(request: web.Request) -> web.Response:
     parts = request.app[SUPERVISOR]
     start, end = period(request, parts.settings)
-    entries = await parts.audit.between(start, end)
-    return _json({"entries": [e.model_dump(mode="json") for e in entries]})
+    return _model(AuditEntries(entries=await parts.audit.between(start, end)))
 
 
+@documented(response=AbandonedCalls)
 @allow(*STAFF)
 async def abandoned(request: web.Request) -> web.Response:
-    rows = await request.app[SUPERVISOR].abandoned.today()
-    return _json({"abandoned": [r.model_dump(mode="json") for r in rows]})
+    return _model(AbandonedCalls(abandoned=await request.app[SUPERVISOR].abandoned.today()))
 
 
+@documented(response=OutboundCallPlaced, status=202)
 @allow(*STAFF)
 async def call_back_abandoned(request: web.Request) -> web.Response:
     parts, record_id = request.app[SUPERVISOR], _int(request, "record_id")
@@ -191,7 +202,7 @@ async def call_back_abandoned(request: web.Request) -> web.Response:
                              action="call_back_abandoned", target=str(record_id),
                              details={"call_id": call_id})
     await parts.abandoned_changed()
-    return _json({"call_id": call_id}, 202)
+    return _model(OutboundCallPlaced(call_id=call_id), 202)
 
 
 async def _click_to_call(request: web.Request, actor: Agent, phone: str,
@@ -207,6 +218,7 @@ async def _click_to_call(request: web.Request, actor: Agent, phone: str,
 
 # --- callback commitments ---------------------------------------------------------------------
 
+@documented(response=Callback, status=201)
 @allow(*ANY_ROLE)
 async def create_callback(request: web.Request) -> web.Response:
     body = await read_model(request, CallbackRequest)
@@ -214,6 +226,7 @@ async def create_callback(request: web.Request) -> web.Response:
     return _model(callback, 201)
 
 
+@documented(response=Callbacks)
 @allow(*ANY_ROLE)
 async def list_callbacks(request: web.Request) -> web.Response:
     status = request.query.get("status", "open")
@@ -223,9 +236,10 @@ async def list_callbacks(request: web.Request) -> web.Response:
     rows = await request.app[SUPERVISOR].callbacks.list(
         status=None if status == "all" else status,
         agent_id=None if who.role in STAFF else who.agent_id)
-    return _json({"callbacks": [r.model_dump(mode="json") for r in rows]})
+    return _model(Callbacks(callbacks=rows))
 
 
+@documented(response=OutboundCallPlaced, status=202)
 @allow(*ANY_ROLE)
 async def dial_callback(request: web.Request) -> web.Response:
     store, who = request.app[SUPERVISOR].callbacks, principal(request)
@@ -236,9 +250,10 @@ async def dial_callback(request: web.Request) -> web.Response:
     call_id = await _click_to_call(request, await _actor(request), callback.phone,
                                    callback.account)
     await store.dialled(callback_id, call_id)
-    return _json({"call_id": call_id}, 202)
+    return _model(OutboundCallPlaced(call_id=call_id), 202)
 
 
+@documented(response=Callback)
 @allow(*ANY_ROLE)
 async def close_callback(request: web.Request) -> web.Response:
     body = await read_model(request, CallbackOutcomeRequest)
@@ -248,13 +263,14 @@ async def close_callback(request: web.Request) -> web.Response:
     return _model(callback)
 
 
+@documented(response=CallbackReport)
 @allow(*STAFF)
 async def callback_report(request: web.Request) -> web.Response:
     parts = request.app[SUPERVISOR]
     start, end = period(request, parts.settings)
     counts = await parts.callbacks.counts(start, end)
-    return _json({"from": start.isoformat(), "to": end.isoformat(),
-                  "timezone": parts.settings.timezone, **counts})
+    return _model(CallbackReport(from_=start.isoformat(), to=end.isoformat(),
+                                 timezone=parts.settings.timezone, **counts))
 
 
 def setup_routes(app: web.Application) -> None:

@@ -17,8 +17,9 @@ from aiohttp import web
 from agent_api.app_keys import PG_POOL
 from agent_api.auth import allow
 from agent_api.errors import ApiError
+from agent_api.openapi import documented
 from features.supervisor.reports import (
-    BadInterval, Interval, Reports, agents_csv, queues_csv,
+    AgentReport, BadInterval, Interval, QueueReport, Reports, agents_csv, queues_csv,
 )
 from features.supervisor.settings import SupervisorSettings
 
@@ -51,7 +52,7 @@ def _wants_csv(request: web.Request) -> bool:
     fmt = request.query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise InvalidFormat("format is json or csv", {"format": fmt})
-    return fmt == "csv" or request.path.endswith(".csv")
+    return fmt == "csv"
 
 
 def _attachment(body: bytes, name: str, interval: Interval) -> web.Response:
@@ -60,18 +61,49 @@ def _attachment(body: bytes, name: str, interval: Interval) -> web.Response:
         "Content-Type": _CSV, "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+_AS_CSV = "`format=csv`: the CSV (`;`-separated, decimal comma, UTF-8 with a BOM)."
+
+
+@documented(response=QueueReport, media=("text/csv",), note=_AS_CSV)
 @allow("supervisor", "admin")
 async def queues_report(request: web.Request) -> web.Response:
-    interval, as_csv = _interval(request), _wants_csv(request)
+    """Queue figures of an interval, per queue and in total."""
+    return await _queues(request, csv_path=False)
+
+
+@documented(media=("text/csv",))
+@allow("supervisor", "admin")
+async def queues_report_csv(request: web.Request) -> web.Response:
+    """Queue figures of an interval as CSV (`;`-separated, decimal comma, UTF-8 with a BOM)."""
+    return await _queues(request, csv_path=True)
+
+
+async def _queues(request: web.Request, *, csv_path: bool) -> web.Response:
+    interval = _interval(request)
+    as_csv = _wants_csv(request) or csv_path  # a bad format is refused on the .csv path too
     report = await _reports(request).queues(interval)
     if as_csv:
         return _attachment(queues_csv(report), "queues", interval)
     return web.json_response(text=report.model_dump_json(by_alias=True))
 
 
+@documented(response=AgentReport, media=("text/csv",), note=_AS_CSV)
 @allow("supervisor", "admin")
 async def agents_report(request: web.Request) -> web.Response:
-    interval, as_csv = _interval(request), _wants_csv(request)
+    """Agent figures of an interval: answered calls, handle time, time in each state."""
+    return await _agents(request, csv_path=False)
+
+
+@documented(media=("text/csv",))
+@allow("supervisor", "admin")
+async def agents_report_csv(request: web.Request) -> web.Response:
+    """Agent figures of an interval as CSV (`;`-separated, decimal comma, UTF-8 with a BOM)."""
+    return await _agents(request, csv_path=True)
+
+
+async def _agents(request: web.Request, *, csv_path: bool) -> web.Response:
+    interval = _interval(request)
+    as_csv = _wants_csv(request) or csv_path
     report = await _reports(request).agents(interval)
     if as_csv:
         return _attachment(agents_csv(report), "agents", interval)
@@ -81,6 +113,6 @@ async def agents_report(request: web.Request) -> web.Response:
 def setup_routes(app: web.Application, settings: SupervisorSettings) -> None:
     app[REPORT_SETTINGS] = settings
     app.router.add_get("/api/reports/queues", queues_report)
-    app.router.add_get("/api/reports/queues.csv", queues_report)
+    app.router.add_get("/api/reports/queues.csv", queues_report_csv)
     app.router.add_get("/api/reports/agents", agents_report)
-    app.router.add_get("/api/reports/agents.csv", agents_report)
+    app.router.add_get("/api/reports/agents.csv", agents_report_csv)

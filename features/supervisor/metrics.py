@@ -13,8 +13,12 @@
   are shown beside the figures (``QueueTile.talking``, from the tracker's queue visits).
 - The last hour's chart (``QueueTile.last_hour_series``): the window's legs summed per
   5-minute bucket of entered_at, aligned to the clock, with the same formulas.
-- The tile carries its queue's title (``queues.title``, read at start), its service level
+- The tile carries its queue's title and service level threshold (``queues.title`` and
+  ``queues.service_level_seconds``, read at start: the reports read the same column, so live
+  and report agree; a queue without a row has ``settings.sl_threshold``), its service level
   target and colour thresholds (settings); the board the pause reasons (``pause_reasons``).
+  A changed threshold reaches the board when the metrics start again (a server restart or a
+  handover of the PBX lease): today's and the last hour's figures are then refolded with it.
 
 Public API (``QueueMetrics(pool, settings, tracker, directory, live=None, bus=bus,
 recorder=recorder, clock=time.time, pause_reasons=())``; ``directory``: an ``AgentDirectory``, refreshed at start):
@@ -50,6 +54,7 @@ from state.events import (
     DomainEvent, MemberAdded, MemberRemoved, MemberStateChanged, AgentRinging,
     AgentRingNoAnswer, AgentCompleted,
 )
+from state.repositories.agents import list_queues
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +146,7 @@ class QueueMetrics:
         self.pause_reasons = list(pause_reasons)
         self.zone = settings.zone()
         self._titles: dict[str, str] = {}
+        self._thresholds: dict[str, int] = {}
         self._day: dt.date | None = None
         self._today: dict[str, Sums] = {}
         self._today_legs: dict[tuple[str, int], Leg] = {}
@@ -158,6 +164,7 @@ class QueueMetrics:
         assert bus is not None, "the metrics need the bus (constructor or start)"
         if hasattr(self.directory, "refresh"):
             await self.directory.refresh()
+        await self._load_queues()  # before any fold: a leg is counted with its queue's threshold
         # Listen first, then rebuild: a leg written in between is folded once (by its key).
         if recorder is not None:
             recorder.add_listener(self.fold)
@@ -174,10 +181,22 @@ class QueueMetrics:
     def add_listener(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
 
+    async def _load_queues(self) -> None:
+        queues = await list_queues(self.pool)
+        thresholds = {q.name: q.service_level_seconds for q in queues}
+        if thresholds != self._thresholds:
+            # Sums folded with the old thresholds would disagree with the report: refold.
+            self._day, self._hour = None, {}
+        self._titles = {q.name: q.title for q in queues}
+        self._thresholds = thresholds
+
+    def threshold(self, queue: str) -> int:
+        """The queue's service level threshold, seconds (its ``queues`` row, else the
+        settings' default)."""
+        return self._thresholds.get(queue, self.settings.sl_threshold)
+
     async def rebuild(self) -> None:
         """Today's and the last hour's figures from ``queue_calls``; agent views from Redis."""
-        self._titles = {r["name"]: r["title"]
-                        for r in await self.pool.fetch("SELECT name, title FROM queues")}
         now = self.clock()
         self._roll(now)
         assert self._day is not None
@@ -213,7 +232,7 @@ class QueueMetrics:
         queues: set[str] = set()
         agents: set[int] = set()
         for leg in legs:
-            threshold = self.settings.threshold_for(leg.queue)
+            threshold = self.threshold(leg.queue)
             entered = leg.entered_at.timestamp()
             key = (leg.call_id, leg.leg)
             if entered >= day_start and key not in self._today_legs:
@@ -279,7 +298,7 @@ class QueueMetrics:
 
     # --- reading ---------------------------------------------------------------------------
     def queue_names(self) -> list[str]:
-        names = set(self._today) | set(self._hour) | set(self.settings.sl_threshold_per_queue)
+        names = set(self._today) | set(self._hour)
         if self.tracker is not None:
             names |= set(self.tracker.queue_map)
         return sorted(names)
@@ -298,7 +317,7 @@ class QueueMetrics:
         if window is None:
             return Figures()
         window.expire(self.clock() - self.settings.last_hour_seconds,
-                      self.settings.threshold_for(queue), self.settings.short_abandon_seconds)
+                      self.threshold(queue), self.settings.short_abandon_seconds)
         return figures(window.sums)
 
     def last_hour_series(self, queue: str) -> list[SeriesPoint]:
@@ -307,12 +326,12 @@ class QueueMetrics:
         if window is None:
             window = Window()
         else:
-            window.expire(now - length, self.settings.threshold_for(queue),
+            window.expire(now - length, self.threshold(queue),
                           self.settings.short_abandon_seconds)
         return window.series(now, length)
 
     def colours(self, queue: str) -> TileColours:
-        s, threshold = self.settings, self.settings.threshold_for(queue)
+        s, threshold = self.settings, self.threshold(queue)
         return TileColours(
             sl_target=s.target_for(queue), sl_red_below=s.colour_sl_red_below,
             waiting_amber=s.colour_waiting_amber, waiting_red=s.colour_waiting_red,
@@ -327,8 +346,8 @@ class QueueMetrics:
             waiting = len(q.entries)
             since = min((e.joined for e in q.entries.values()), default=None)
         return QueueTile(
-            name=queue, title=self._titles.get(queue), sl_threshold=self.settings.threshold_for(
-                queue), sl_target=self.settings.target_for(queue), colours=self.colours(queue),
+            name=queue, title=self._titles.get(queue), sl_threshold=self.threshold(queue),
+            sl_target=self.settings.target_for(queue), colours=self.colours(queue),
             waiting=waiting, talking=self._talking(q),
             longest_wait_since=since, longest_wait=max(0.0, now - since) if since else 0.0,
             agents=self._counts(q), today=self.today(queue), last_hour=self.last_hour(queue),

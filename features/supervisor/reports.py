@@ -8,14 +8,15 @@ Public API (``Reports(pool, settings)``):
   ``await agents(interval) -> AgentReport`` (answered legs, AHT, talk, wrap-up, time in state).
 - ``queues_csv(report) -> bytes``, ``agents_csv(report) -> bytes``: ``;``-separated, decimal
   comma, UTF-8 with BOM (what Excel expects in a Russian locale), a header row.
-A leg belongs to the interval of its ``entered_at``.
+A leg belongs to the interval of its ``entered_at``; its service level threshold is its queue's
+``queues.service_level_seconds`` (read at each request; ``settings.sl_threshold`` for a queue
+without a row), the live board's too.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-import json
 import re
 from dataclasses import dataclass
 
@@ -110,14 +111,14 @@ class Reports:
                         from_, to)
 
     async def queue_sums(self, interval: Interval) -> dict[str, Sums]:
-        thresholds = json.dumps(self.settings.sl_threshold_per_queue)
+        # The threshold is the queue's row as it is now, as on the board (metrics.py).
         rows = await self.pool.fetch(
             f"""SELECT c.queue, {aggregate_sql(
-                    "coalesce(($3::text::jsonb ->> c.queue)::float8, $4::float8)", "$5::float8")}
-                FROM queue_calls c
+                    "coalesce(q.service_level_seconds::float8, $3::float8)", "$4::float8")}
+                FROM queue_calls c LEFT JOIN queues q ON q.name = c.queue
                 WHERE c.entered_at >= $1 AND c.entered_at < $2
                 GROUP BY c.queue ORDER BY c.queue""",
-            interval.start, interval.end, thresholds, float(self.settings.sl_threshold),
+            interval.start, interval.end, float(self.settings.sl_threshold),
             float(self.settings.short_abandon_seconds))
         return {r["queue"]: sums_from_row(r) for r in rows}
 

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.supervisor.audit import AuditEntry
+from features.supervisor.board_schemas import AbandonedCall, Callback
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -33,3 +36,36 @@ class CallbackRequest(_Body):
 class CallbackOutcomeRequest(_Body):
     outcome: str = Field(min_length=1, max_length=32)
     comment: str | None = Field(None, max_length=2000)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+class AuditEntries(BaseModel):
+    """``GET /api/supervisor/audit``: oldest first."""
+
+    entries: list[AuditEntry]
+
+
+class AbandonedCalls(BaseModel):
+    """``GET /api/supervisor/abandoned``: today's, the latest abandonment first."""
+
+    abandoned: list[AbandonedCall]
+
+
+class Callbacks(BaseModel):
+    """``GET /api/callbacks``: by due time, the most urgent first."""
+
+    callbacks: list[Callback]
+
+
+class CallbackReport(BaseModel):
+    """``GET /api/reports/callbacks``: of the commitments recorded in the interval."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from", description="ISO datetime, included.")
+    to: str = Field(description="ISO datetime, excluded.")
+    timezone: str
+    total: int
+    done: int
+    kept_in_time: int = Field(description="Done, and called back (or closed) by the due time.")
+    overdue_open: int = Field(description="Still open past the due time.")

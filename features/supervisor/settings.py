@@ -17,11 +17,9 @@ class SupervisorSettings(BaseModel):
         "and a call belongs to the day its caller entered the queue.")
     sl_threshold: int = Field(
         20, ge=1, le=3600,
-        description="Service level threshold, seconds: a call answered within it counts as "
-        "in service level (unless the queue has its own in `sl_threshold_per_queue`).")
-    sl_threshold_per_queue: dict[str, int] = Field(
-        default_factory=dict,
-        description="Service level threshold per queue name, seconds, e.g. {\"billing\": 30}.")
+        description="Service level threshold, seconds, of a queue that has no row in the "
+        "`queues` table: a call answered within it counts as in service level. A queue's own "
+        "is its row's `service_level_seconds` (board and reports alike).")
     short_abandon_seconds: float = Field(
         5.0, ge=0, le=600,
         description="A caller who hangs up within this many seconds of entering the queue is a "
@@ -100,12 +98,14 @@ class SupervisorSettings(BaseModel):
     def model_post_init(self, context: object) -> None:
         self._zone = ZoneInfo(self.timezone)
 
-    @field_validator("sl_threshold_per_queue")
+    @model_validator(mode="before")
     @classmethod
-    def _thresholds(cls, value: dict[str, int]) -> dict[str, int]:
-        if any(not 1 <= v <= 3600 for v in value.values()):
-            raise ValueError("service level thresholds are between 1 and 3600 seconds")
-        return value
+    def _no_thresholds_per_queue(cls, data: object) -> object:
+        # Ignoring it would silently count a 30 s queue with 20 s: say where it went.
+        if isinstance(data, dict) and "sl_threshold_per_queue" in data:
+            raise ValueError("sl_threshold_per_queue is gone: a queue's service level threshold "
+                             "is its row's queues.service_level_seconds")
+        return data
 
     @field_validator("sl_target_per_queue")
     @classmethod
@@ -124,9 +124,6 @@ class SupervisorSettings(BaseModel):
         if self.colour_sl_red_below > min([self.sl_target, *self.sl_target_per_queue.values()]):
             raise ValueError("colour_sl_red_below must not be above a service level target")
         return self
-
-    def threshold_for(self, queue: str) -> int:
-        return self.sl_threshold_per_queue.get(queue, self.sl_threshold)
 
     def target_for(self, queue: str) -> float:
         return self.sl_target_per_queue.get(queue, self.sl_target)

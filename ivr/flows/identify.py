@@ -16,6 +16,12 @@ def _account(row) -> CallerAccount:
 
 async def identify(d: Dialog, deps: IvrDeps) -> CallerAccount:
     """Raises WantsOperator or TooManyTries when the caller cannot be identified."""
+    account = await _identify(d, deps)
+    deps.identified(account.number)
+    return account
+
+
+async def _identify(d: Dialog, deps: IvrDeps) -> CallerAccount:
     P, ctx = d.prompts, d.ctx
     if ctx.caller:
         rows = await find_accounts_by_phone(deps.db, ctx.caller)

@@ -41,7 +41,7 @@ async def client_as(aiohttp_client, app, pool, role: str):
 
 def body(world) -> dict:
     return {"name": "Долг, этап 1", "type": "debt_reminder",
-            "message": [{"kind": "prompt", "name": "debt-intro"}, {"kind": "amount"}],
+            "message": [{"kind": "prompt", "name": "debt-reminder-1"}, {"kind": "amount"}],
             "target": {"city": [world.city], "min_debt": "1000"}}
 
 
@@ -126,6 +126,43 @@ async def test_when_bad_bodies_or_unknown_campaign_then_clear_errors(
     assert response.status == 422 and "target_queue" in await response.text()
     missing = await client.post("/api/campaigns/999999999/start", headers=auth)
     assert missing.status == 404 and (await missing.json())["error_id"] == "campaign-not-found"
+
+
+async def test_when_the_message_names_prompts_with_no_recording_then_create_is_refused(
+        aiohttp_client, settings, world):
+    client, auth = await client_as(aiohttp_client, create_app(settings), world.pool,
+                                   "supervisor")
+    before = await world.pool.fetchval("SELECT count(*) FROM campaigns")
+    bad = {**body(world), "message": [
+        {"kind": "prompt", "name": "debt-reminder-1"}, {"kind": "prompt", "name": "debt-intro"},
+        {"kind": "amount"}, {"kind": "prompt", "name": "no-such-recording"},
+        {"kind": "prompt", "name": "debt-intro"}]}
+    for path in ("/api/campaigns", "/api/campaigns/preview"):
+        response = await client.post(path, json=bad, headers=auth)
+        assert response.status == 422, await response.text()
+        error = await response.json()
+        assert error["error_id"] == "unknown-prompt"
+        assert "debt-intro, no-such-recording" in error["message"]
+        assert error["details"]["unknown"] == ["debt-intro", "no-such-recording"]
+        assert "debt-reminder-1" in error["details"]["known"]
+    assert await world.pool.fetchval("SELECT count(*) FROM campaigns") == before
+
+
+async def test_when_a_campaign_or_account_is_missing_then_the_error_has_the_one_shape(
+        aiohttp_client, settings, world):
+    client, auth = await client_as(aiohttp_client, create_app(settings), world.pool,
+                                   "supervisor")
+    missing = [await client.get("/api/campaigns/999999999", headers=auth),
+               await client.post("/api/campaigns/999999999/pause", headers=auth),
+               await client.put("/api/campaigns/protection/000000000000",
+                                json={"category": "minor"}, headers=auth)]
+    bodies = [await r.json() for r in missing]
+    assert [r.status for r in missing] == [404, 404, 404]
+    assert [b["error_id"] for b in bodies] == [
+        "campaign-not-found", "campaign-not-found", "account-not-found"]
+    for got in bodies:
+        assert set(got) == {"error_id", "message", "details"} and got["details"] == {}
+        assert isinstance(got["message"], str) and got["message"]
 
 
 async def test_when_agent_records_opt_out_then_every_campaign_skips_it(

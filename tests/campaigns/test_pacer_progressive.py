@@ -88,3 +88,42 @@ async def test_when_too_many_operator_requests_are_abandoned_then_fewer_calls_ar
     # 5 of 40 abandoned: half the calls per ready agent
     prig.pacer.recorder.operator[cid] = OperatorRequests(requests=40, answered=35, abandoned=5)
     assert prig.pacer._limit(run) == 2
+
+
+async def test_when_the_leader_changes_then_the_new_pacer_keeps_the_operator_counts(
+        prig, robo_world):
+    from campaigns.pacer import Pacer
+    from campaigns.rules import Rules
+
+    # Nobody in "outages" answers: each listener who pressed 0 hangs up after about a second
+    # of wall time in the queue (QUEUE_PATIENCE), after the leader change below.
+    pacing = {"mode": "progressive", "max_channels": 20, "calls_per_second": 100,
+              "target_queue": "outages", "calls_per_ready_agent": 1}
+    cid, _ = await make_campaign(prig.pool, robo_world, ["2", "2", "1", "4", "4"],
+                                 state="paused", pacing=pacing)
+    # One attempt due next year keeps the campaign running through the change.
+    await prig.pool.execute(
+        "UPDATE campaign_attempts SET next_at = now() + interval '1 year' "
+        "WHERE id = (SELECT max(id) FROM campaign_attempts WHERE campaign_id = $1)", cid)
+    await prig.pool.execute("UPDATE campaigns SET state = 'running' WHERE id = $1", cid)
+    old = prig.pacer
+    assert old is not None
+    await until(lambda: (s := old.recorder.operator.get(cid)) is not None and s.requests == 2,
+                timeout=20, interval=0.005)
+    rules = await Rules.build(prig.settings)
+    await old.stop()  # the lease is lost: what it counted in memory is gone with it
+    seen = old.status()["operator"][cid]
+    assert (seen["requests"], seen["answered"], seen["abandoned"]) == (2, 0, 0)
+    new = Pacer(prig.pool, prig.cti, prig.bus, rules, prig.settings, now=prig.clock)
+    prig.pacer = new  # the fixture stops it
+    await new.start()
+    assert new.status()["operator"][cid] == seen
+    # The two listeners the old leader sent to the queue give up there: the new one counts it.
+    stats = await until(lambda: (s := new.recorder.operator.get(cid)) is not None
+                        and s.abandoned == 2 and s, timeout=20, interval=0.02)
+    assert (stats.requests, stats.answered, stats.abandoned, stats.waiting) == (2, 0, 2, 0)
+    # ... and one more new object reads the same from PostgreSQL.
+    third = Pacer(prig.pool, prig.cti, prig.bus, rules, prig.settings, now=prig.clock)
+    async with prig.pool.acquire() as conn:
+        await third.recorder.load_operator(conn, [cid])
+    assert third.recorder.operator[cid] == stats

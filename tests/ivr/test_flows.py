@@ -470,3 +470,44 @@ async def test_when_balance_is_negative_without_overdue_debt_then_the_amount_due
     assert "ccs/ru/no-debt" not in call.played
     total = call.played.index("ccs/ru/total-due") + 1
     assert call.played[total : total + len(money_files("520.40"))] == money_files("520.40")
+
+
+async def test_when_the_caller_is_identified_then_their_card_is_cached_before_the_queue(
+        ivr_db, redis_server):
+    """The IVR tells the server whom it identified; the card is built then, in the seconds the
+    caller still spends in the IVR, so the screen pop reads it from Redis on the ring."""
+    import uuid
+
+    import redis.asyncio as aioredis
+
+    from ivr.app import ivr_servers
+    from ivr.deps import IvrDeps
+    from state.cards import CardCache
+    from state.readings import ReadingLimits
+    from state.redis_keys import RedisKeys
+    from tests.helpers import until
+    from tests.ivr.conftest import ivr_test_settings
+
+    acc = await seed_account(ivr_db)
+    client = aioredis.from_url(redis_server.url, decode_responses=True, socket_timeout=5)
+    cards = CardCache(client, 60, keys=RedisKeys(f"t{uuid.uuid4().hex[:8]}"))
+    settings = ivr_test_settings()
+    told: list[str] = []
+
+    def identified(number: str) -> None:
+        told.append(number)
+        cards.prefetch(ivr_db, number)
+
+    deps = IvrDeps(ivr_db, settings, ReadingLimits(), on_identified=identified)
+    try:
+        assert await cards.get(acc.number) is None
+        async with ivr_servers(settings, ivr_db, None, deps=deps) as (agi, _audio, _app):
+            call = FakeAsteriskCall(
+                agi.port, caller=unique_phone(), script=[f"keys:{acc.number}#", "keys:0"])
+            await call.run()
+        assert told == [acc.number]
+        card = await until(lambda: cards.get(acc.number), timeout=5)
+        assert card.account.number == acc.number and cards.prefetch_failures == 0
+    finally:
+        await cards.flushed()
+        await client.aclose()

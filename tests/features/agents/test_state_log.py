@@ -41,3 +41,21 @@ async def test_when_states_change_over_two_days_then_time_in_state_per_day_adds_
                       TimeInState(boris, "ready", "", 2 * 3600.0)]
     assert [(s, r) for s, r, _a, _b in await log.history(boris)] == [("ready", ""),
                                                                     ("logged_out", "")]
+
+
+async def test_when_a_change_is_stamped_before_the_open_stretch_then_the_log_stays_ordered(
+        agents_db):
+    """The projector stamps changes with the server's clock; a stretch opened later by a clock
+    of its own must not be closed before it began, and a repeat opens nothing."""
+    log = StateLog(agents_db)
+    vera = await make_agent(agents_db, "Local/2003@agents/n", [])
+    assert await log.record(vera, "ready", None, at(1, 10))
+    assert not await log.record(vera, "ready", None, at(1, 10, 5))
+    assert await log.record(vera, "not_ready", "lunch", at(1, 9))  # earlier than the open one
+    assert not await log.record(vera, "not_ready", "lunch", at(1, 11))
+    assert await log.record(vera, "not_ready", "training", at(1, 12))
+    assert await log.history(vera) == [
+        ("ready", "", at(1, 10), at(1, 10)),
+        ("not_ready", "lunch", at(1, 10), at(1, 12)),
+        ("not_ready", "training", at(1, 12), None),
+    ]

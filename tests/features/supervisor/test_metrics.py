@@ -90,9 +90,10 @@ async def test_when_the_board_is_built_then_it_carries_titles_targets_colours_an
         sup_pool, sup_redis, sup_keys):
     await make_agent(sup_pool, ANNA)
     await sup_pool.execute("UPDATE queues SET title = 'Техподдержка' WHERE name = 'support'")
-    await sup_pool.execute("INSERT INTO queues (name, title) VALUES ('outages', 'Аварии')")
+    await sup_pool.execute("INSERT INTO queues (name, title, service_level_seconds) "
+                           "VALUES ('outages', 'Аварии', 10)")
     settings = SupervisorSettings(
-        sl_threshold=20, sl_threshold_per_queue={"outages": 10}, sl_target_per_queue={
+        sl_threshold=20, sl_target_per_queue={
             "outages": 0.9}, colour_waiting_amber=2, colour_waiting_red=4,
         short_abandon_seconds=7)
     bus: EventBus[DomainEvent] = EventBus()

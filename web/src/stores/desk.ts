@@ -25,8 +25,11 @@ function onState(payload: StateEvent): void {
   }
   const view = payload.readiness;
   if (view.state === "wrap_up") {
-    // The wrap-up belongs to the call it names, else to the call that just ended.
-    const callId = view.call_id ?? [...pops.value].reverse().find((p) => p.status === "ended")?.call_id;
+    // The wrap-up belongs to the call it names, else to the call that just ended — whose
+    // "ended" update may come just after this state (they travel separately).
+    const callId =
+      view.call_id ??
+      [...pops.value].reverse().find((p) => p.status === "ended" || p.status === "answered")?.call_id;
     if (callId) noteWrapup(callId, view);
   }
   applyView(view);
