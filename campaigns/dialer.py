@@ -14,7 +14,9 @@ comes later as events (outcomes.py via the pacer). What a failed send means for 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +27,7 @@ from campaigns.settings import CampaignSettings
 from cti.actions import AmiActions, originate
 from cti.errors import ActionFailed, ActionTimeout, LinkLost, NotConnected
 from ivr.prompts import Prompt, join, load
+from ivr.sounds import streets
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +38,11 @@ ROBOCALL_CONTEXT = "ccs-robocall"
 LANG = "ru"
 PROMPTS = load(LANG)
 # Asterisk's manager reads a line into 1025 bytes and drops a longer one (manager.c inbuf), so
-# CCS_PARTS names the set's two usual folders by one letter (dialplans/robocall.conf hard-codes
+# CCS_PARTS names the set's usual folders by one letter (dialplans/robocall.conf hard-codes
 # them, like the channel's language): every template with any sum fits with room to spare (the
 # longest, every phrase with two sums of a billion, takes about half); a longer one is refused.
 AMI_LINE = 1024
-_SHORT = {"r": f"{PROMPTS.FOLDER}/robocall-", "w": f"{PROMPTS.WORDS}/"}
+_SHORT = {"r": f"{PROMPTS.FOLDER}/robocall-", "w": f"{PROMPTS.WORDS}/", "s": f"{streets.FOLDER}/"}
 
 SENT, NOT_SENT, REFUSED, UNKNOWN = "sent", "not_sent", "refused", "unknown"
 
@@ -68,8 +71,45 @@ def unknown_prompts(spec: Campaign) -> list[str]:
     return list(dict.fromkeys(n for n in names if n not in PROMPTS.ROBOCALL_MESSAGES))
 
 
-def message(campaign: StoredCampaign, params: dict[str, Any]) -> Prompt:
-    """What the callee hears before the keys, as files of the sound set."""
+def street_of(campaign: StoredCampaign, params: dict[str, Any]) -> streets.Street | None:
+    """The street the message names (it has an address part), None if it names none."""
+    if not any(isinstance(p, AddressPart) for p in campaign.spec.message):
+        return None
+    return streets.parse(str(params.get("street") or ""))
+
+
+async def recorded_streets(campaign: StoredCampaign, params: dict[str, Any],
+                           settings: CampaignSettings) -> frozenset[str]:
+    """The keys of the message's street recordings the sound set has, looked at per call: a
+    recording added during a campaign is said from the next call on, and a file that is not
+    there is never named (Asterisk would skip it and the listener hear a gap)."""
+    street = street_of(campaign, params)
+    if street is None or not await asyncio.to_thread(streets.recorded, settings.sounds_dir,
+                                                     street.key):
+        return frozenset()
+    return frozenset({street.key})
+
+
+def _address(params: dict[str, Any], recorded: Collection[str]) -> list[Prompt]:
+    """«улица <the street's recording>, дом <number>»; the house number alone when the street
+    has no recording (ivr/sounds/streets.py)."""
+    said: list[Prompt] = []
+    street = streets.parse(str(params.get("street") or ""))
+    if street is not None and street.key in recorded:
+        if street.kind is not None:
+            said.append(PROMPTS.ROBOCALL_STREET_KINDS[street.kind])
+        said.append(street.prompt())
+    house = str(params.get("house", "")).strip()
+    digits = "".join(ch for ch in house.split("/")[0] if ch.isdigit())
+    if digits:
+        said += [PROMPTS.ROBOCALL_HOUSE, PROMPTS.number(int(digits))]
+    return said
+
+
+def message(campaign: StoredCampaign, params: dict[str, Any],
+            recorded: Collection[str] = ()) -> Prompt:
+    """What the callee hears before the keys, as files of the sound set; ``recorded``: the
+    street keys whose recordings the set has (recorded_streets)."""
     out: list[Prompt] = []
     for part in campaign.spec.message:
         if isinstance(part, PromptPart):
@@ -85,10 +125,7 @@ def message(campaign: StoredCampaign, params: dict[str, Any]) -> Prompt:
         elif isinstance(part, DatePart):
             out.append(PROMPTS.day_and_month(part.value))
         elif isinstance(part, AddressPart):
-            house = str(params.get("house", "")).strip()
-            digits = "".join(ch for ch in house.split("/")[0] if ch.isdigit())
-            if digits:  # street names have no recordings: the house number only
-                out += [PROMPTS.ROBOCALL_HOUSE, PROMPTS.number(int(digits))]
+            out += _address(params, recorded)
     return join(*out)
 
 
@@ -99,10 +136,11 @@ def _part(file: str) -> str:
     return f"p:{file}"
 
 
-def message_parts(campaign: StoredCampaign, params: dict[str, Any]) -> str:
-    """The message as CCS_PARTS: ``r:<robocall phrase>``, ``w:<word>`` or ``p:<file>`` joined
-    by ``^`` (see dialplans/robocall.conf)."""
-    return "^".join(_part(file) for file in message(campaign, params).files)
+def message_parts(campaign: StoredCampaign, params: dict[str, Any],
+                  recorded: Collection[str] = ()) -> str:
+    """The message as CCS_PARTS: ``r:<robocall phrase>``, ``w:<word>``, ``s:<street>`` or
+    ``p:<file>`` joined by ``^`` (see dialplans/robocall.conf)."""
+    return "^".join(_part(file) for file in message(campaign, params, recorded).files)
 
 
 def keys_prompt(options: ListenerOptions) -> Prompt:
@@ -113,13 +151,14 @@ def keys_prompt(options: ListenerOptions) -> Prompt:
     return join(*(join(say, PROMPTS.number(int(key))) for say, key in offered if key))
 
 
-def originate_action(claimed: Claimed, campaign: StoredCampaign,
-                     settings: CampaignSettings) -> dict[str, Any]:
+def originate_action(claimed: Claimed, campaign: StoredCampaign, settings: CampaignSettings,
+                     recorded: Collection[str] = ()) -> dict[str, Any]:
     spec = campaign.spec
     digits = "".join(ch for ch in claimed.phone if ch.isdigit())
     variables = {
         "CCS_ATTEMPT": str(claimed.attempt_id), "CCS_TRY": str(claimed.try_no),
-        "CCS_CAMPAIGN": str(campaign.id), "CCS_PARTS": message_parts(campaign, claimed.params),
+        "CCS_CAMPAIGN": str(campaign.id),
+        "CCS_PARTS": message_parts(campaign, claimed.params, recorded),
         "CCS_KEYS": "&".join(keys_prompt(spec.options).files),
         "CCS_OPERATOR_KEY": spec.options.operator_key or "",
         "CCS_OPT_OUT_KEY": spec.options.opt_out_key or "",
@@ -139,8 +178,9 @@ def originate_action(claimed: Claimed, campaign: StoredCampaign,
 async def send(actions: AmiActions, claimed: Claimed, campaign: StoredCampaign,
                settings: CampaignSettings) -> str:
     """SENT, NOT_SENT (undo the claim), REFUSED (the try failed) or UNKNOWN (reconcile)."""
+    recorded = await recorded_streets(campaign, claimed.params, settings)
     try:
-        action = originate_action(claimed, campaign, settings)
+        action = originate_action(claimed, campaign, settings, recorded)
     except MessageError as exc:  # nobody is called: the try ends failed, the reason in the log
         log.warning("robocall attempt %d of campaign %d: %s", claimed.attempt_id, campaign.id,
                     exc)

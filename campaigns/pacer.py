@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -74,8 +75,14 @@ def utcnow() -> datetime:
 
 class Pacer:
     def __init__(self, pool: asyncpg.Pool, cti: Any, bus: Any, rules: Rules,
-                 settings: CampaignSettings, *, on_change=None, now=utcnow) -> None:
+                 settings: CampaignSettings, *, on_change=None, now=utcnow,
+                 may_dial: Callable[[], bool] | None = None) -> None:
         self.pool = pool
+        # Asked before every claim and every Originate: whether this process surely still holds
+        # the PBX's lease (features/leadership.py ``surely_held``), so a process that stalled
+        # past its lease's expiry never dials beside the one that took over.
+        self.may_dial = may_dial or (lambda: True)
+        self.fenced = 0
         self.cti = cti  # cti.service.CtiService
         self.settings = settings
         self.rules = rules
@@ -248,7 +255,7 @@ class Pacer:
         run.tokens = min(run.tokens + rate * elapsed, max(1.0, rate * self.settings.pacer_tick * 2))
         limit = self._limit(run)
         loop = asyncio.get_running_loop()
-        if limit <= 0 or loop.time() < run.idle_until:
+        if limit <= 0 or loop.time() < run.idle_until or not self.may_dial():
             return
         now = self.now()
         # Claims of a few attempts each, side by side: a claim checks the rules one attempt
@@ -282,6 +289,11 @@ class Pacer:
             task.add_done_callback(self._sends.discard)
 
     async def _send(self, run: CampaignRun, claimed: attempts.Claimed) -> None:
+        if not self.may_dial():  # the lease may be another's by now: give the attempt back
+            self.fenced += 1
+            if await attempts.undo_claim(self.pool, claimed, self.now()):
+                run.inflight = max(0, run.inflight - 1)
+            return
         outcome = await dialer.send(self.cti.actions, claimed, run.campaign, self.settings)
         self.originates += outcome == dialer.SENT
         if outcome == dialer.NOT_SENT:

@@ -44,14 +44,17 @@ async def campaigns_ctx(app: web.Application, *, sio: socketio.AsyncServer,
         tokens=app[TOKENS], pool=pool, sessions=app.get(SOCKET_SESSIONS))))
     cti, bus = app.get(CTI), app.get(BUS)
     if cti is not None and bus is not None:
-        pacer = Pacer(pool, cti, bus, rules, settings, on_change=pushes.wake)
-        app[LEADERSHIP].add("campaigns: pacer", pacer.start, pacer.stop)
-        app[LEADERSHIP].add("campaigns: progress pushes", pushes.start, pushes.stop)
+        leadership = app[LEADERSHIP]
+        pacer = Pacer(pool, cti, bus, rules, settings, on_change=pushes.wake,
+                      may_dial=leadership.surely_held)
+        leadership.add("campaigns: pacer", pacer.start, pacer.stop)
+        leadership.add("campaigns: progress pushes", pushes.start, pushes.stop)
 
         async def status() -> dict:
             return {"status": "ok", "state": "dialling" if pacer.ready else (
                         "reconciling" if pushes.running else "standby"),
                     "killed": pacer.killed, "originates": pacer.originates,
+                    "fenced": pacer.fenced,
                     "pushes": pushes.pushes}
 
         app[HEALTH].register("campaigns", status)

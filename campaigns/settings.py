@@ -10,6 +10,7 @@ weekends and public holidays 09:00-20:00 in the consumer's local time, at most 1
 from __future__ import annotations
 
 from datetime import time
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -84,6 +85,10 @@ class CampaignSettings(BaseModel):
     ring_seconds: int = Field(
         30, ge=5, le=120, description="Seconds a robocall rings before it counts as not "
         "answered (the Originate's Timeout).")
+    sounds_dir: Path = Field(
+        Path("build/sounds"), description="The sound set Asterisk plays (`python -m ivr.sounds "
+        "--target`), as this server sees it: a robocall says a street only when its recording "
+        "`ccs/ru/streets/<key>.wav` is there, else the house number alone.")
     answering_machine_detection: bool = Field(
         False, description="Run Asterisk's AMD() on answered robocalls; a machine ends the "
         "call with the outcome `machine` (retried per the campaign's rules).")

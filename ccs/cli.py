@@ -261,3 +261,39 @@ def settings_cmd() -> None:
     from ccs.settings import settings_table
 
     click.echo(settings_table())
+
+
+@main.group()
+def sounds() -> None:
+    """The recordings Asterisk plays (`python -m ivr.sounds` builds them)."""
+
+
+@sounds.command("missing-streets")
+@click.option("--sounds-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The sound set to look in [default: CCS_CAMPAIGNS__SOUNDS_DIR].")
+def missing_streets(sounds_dir: Path | None) -> None:
+    """The accounts' streets with no recording (robocalls say only their house number): the
+    accounts on each, the file to record (<studio>/<file>.wav) and how billing writes it."""
+    with embedded_services(_settings(), redis=False) as settings:
+        folder = sounds_dir or settings.campaigns.sounds_dir
+        found = asyncio.run(_missing_streets(settings.postgres.dsn, folder))
+    for street in found:
+        click.echo(f"{street.accounts}\t{street.file}\t{' | '.join(street.spellings)}")
+    click.echo(f"{len(found)} street(s) of {sum(s.accounts for s in found)} account(s) have no "
+               f"recording in {folder}", err=True)
+
+
+async def _missing_streets(dsn: str, folder: Path):
+    import asyncpg
+
+    from ivr.sounds import streets
+
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows = await conn.fetch("SELECT street, count(*) AS n FROM accounts GROUP BY street")
+        finally:
+            await conn.close()
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"cannot read the accounts' streets: {exc}") from None
+    return await asyncio.to_thread(streets.missing, [(r["street"], r["n"]) for r in rows], folder)

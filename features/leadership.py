@@ -57,6 +57,11 @@ class Leadership:
     def ready(self) -> bool:
         return self.lease is not None and self.lease.ready
 
+    def surely_held(self, margin: float | None = None) -> bool:
+        """See ``Lease.surely_held``; the default margin is a tenth of the TTL."""
+        return self.lease is not None and self.lease.surely_held(
+            self.ttl / 10 if margin is None else margin)
+
     @property
     def work(self) -> tuple[str, ...]:
         return tuple(w.name for w in self._work)

@@ -65,6 +65,7 @@ class Lease:
         self._held = False
         self._ready = False
         self._renewed_at = 0.0
+        self._valid_until = 0.0  # loop time before which the key is surely still ours
         self._task: asyncio.Task | None = None
         self._starting: asyncio.Task | None = None
         self.acquisitions = 0
@@ -81,6 +82,15 @@ class Lease:
 
     def is_leader(self) -> bool:
         return self._held
+
+    def surely_held(self, margin: float = 0.0) -> bool:
+        """Held, and the key cannot have expired ``margin`` seconds from now. ``held`` stays
+        true until the next renewal runs, which a stalled process (a long GC pause, a starved
+        CPU) may reach only after the key expired and another process took it; work that must
+        never run beside another holder's (dialling) asks this instead: the key's expiry,
+        counted from before the request that set it was sent, is known without Redis."""
+        return (self._held
+                and asyncio.get_running_loop().time() + margin < self._valid_until)
 
     async def start(self) -> None:
         """Try once now, then keep trying in the background. When the first try wins, this
@@ -108,6 +118,7 @@ class Lease:
     async def _step(self) -> None:
         loop = asyncio.get_running_loop()
         ms = int(self.ttl * 1000)
+        sent_at = loop.time()
         try:
             if self._held:
                 ok = int(await self._redis.eval(_RENEW, 1, self.key, self.token, ms))
@@ -127,6 +138,7 @@ class Lease:
                 # the holder's work goes on; stopping and restarting it would only leave a gap.
                 log.warning("lease %s expired before its renewal; taken again", self.key)
             self._renewed_at = loop.time()
+            self._valid_until = sent_at + self.ttl
         if ok and not self._held:
             self._held, self._ready = True, False
             self.acquisitions += 1
@@ -175,4 +187,4 @@ class Lease:
 
     def status(self) -> dict[str, object]:
         return {"held": self._held, "ready": self.ready, "acquisitions": self.acquisitions,
-                "ttl": self.ttl}
+                "ttl": self.ttl, "surely_held": self._held and self.surely_held()}

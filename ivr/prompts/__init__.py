@@ -15,7 +15,7 @@ from types import ModuleType
 
 from speech import money_to_words, number_to_words
 
-__all__ = ["Prompt", "Voice", "load", "join", "word_file"]
+__all__ = ["Prompt", "Voice", "load", "join", "transliterate", "word_file"]
 
 _TRANSLIT = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
@@ -42,9 +42,14 @@ def join(*parts: Prompt) -> Prompt:
     )
 
 
+def transliterate(text: str) -> str:
+    """Lower-case ASCII letters for Russian ones (ё as е): how sound files are named."""
+    return text.lower().translate(_TRANSLIT)
+
+
 def word_file(folder: str, word: str) -> str:
     """Sound file of one spoken word; ASCII names, because sound folders travel between systems."""
-    name = word.lower().translate(_TRANSLIT)
+    name = transliterate(word)
     return f"{folder}/" + "".join(c if c.isalnum() else "_" for c in name)
 
 

@@ -104,6 +104,18 @@ ROBOCALL_MESSAGES = {
     ),
 }
 ROBOCALL_HOUSE = _p("robocall-house", "house")
+# Said before a street's own recording (ivr/sounds/streets.py: the key of each kind of street).
+ROBOCALL_STREET_KINDS = {
+    "street": _p("robocall-street", "street"),
+    "avenue": _p("robocall-avenue", "avenue"),
+    "lane": _p("robocall-lane", "lane"),
+    "boulevard": _p("robocall-boulevard", "boulevard"),
+    "highway": _p("robocall-highway", "highway"),
+    "square": _p("robocall-square", "square"),
+    "embankment": _p("robocall-embankment", "embankment"),
+    "passage": _p("robocall-passage", "passage"),
+    "district": _p("robocall-district", "district"),
+}
 # The keys prompt is made of the options the campaign offers, each followed by its key's number.
 ROBOCALL_KEY_CONFIRM = _p("robocall-key-confirm", "If you got this message, press")
 ROBOCALL_KEY_OPERATOR = _p("robocall-key-operator", "To speak to an operator, press")

@@ -112,6 +112,18 @@ ROBOCALL_MESSAGES = {
     ),
 }
 ROBOCALL_HOUSE = _p("robocall-house", "дом")
+# Said before a street's own recording (ivr/sounds/streets.py: the key of each kind of street).
+ROBOCALL_STREET_KINDS = {
+    "street": _p("robocall-street", "улица"),
+    "avenue": _p("robocall-avenue", "проспект"),
+    "lane": _p("robocall-lane", "переулок"),
+    "boulevard": _p("robocall-boulevard", "бульвар"),
+    "highway": _p("robocall-highway", "шоссе"),
+    "square": _p("robocall-square", "площадь"),
+    "embankment": _p("robocall-embankment", "набережная"),
+    "passage": _p("robocall-passage", "проезд"),
+    "district": _p("robocall-district", "микрорайон"),
+}
 # The keys prompt is made of the options the campaign offers, each followed by its key's number.
 ROBOCALL_KEY_CONFIRM = _p("robocall-key-confirm", "Если вы получили это сообщение, нажмите")
 ROBOCALL_KEY_OPERATOR = _p("robocall-key-operator", "Чтобы соединиться с оператором, нажмите")

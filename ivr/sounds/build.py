@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.prompts import load
+from ivr.sounds import streets
 from ivr.sounds.manifest import LANGS, Recording, manifest
 from speech import number_to_words
 
@@ -197,6 +198,9 @@ async def build(
             raise BuildError(f"{tool} is not installed (scripts/bootstrap.sh installs it)")
     if recordings is None:
         recordings = await asyncio.to_thread(manifest, langs)
+        if sources.override is not None:  # the utility's street names (ivr/sounds/streets.py)
+            recordings = {**recordings,
+                          **await asyncio.to_thread(streets.studio_recordings, sources.override)}
     wanted = dict(recordings)
     steps = await asyncio.to_thread(_plan, target, wanted, sources, await _tts_version())
     report = BuildReport()

@@ -114,3 +114,26 @@ async def test_when_a_campaign_is_past_its_daily_window_then_it_pauses_without_d
         "SELECT state FROM campaigns WHERE id = $1 AND state <> 'running'", cid), timeout=10)
     assert state == "paused"
     assert originates_by_try(rig.sim) == {}
+
+
+async def test_when_the_lease_is_no_longer_surely_held_then_nothing_more_is_dialled(
+        rig, robo_world):
+    """A leader that stalled past its lease's expiry (features/leadership.py ``surely_held``)
+    dials nothing more and gives back what it had claimed; once sure again it goes on, and
+    every try is still originated once."""
+    allowed = [True]
+    rig.pacer.may_dial = lambda: allowed[0]
+    pacing = {"mode": "agentless", "max_channels": 4, "calls_per_second": 20,
+              "target_queue": "support"}
+    cid, _ = await make_campaign(rig.pool, robo_world, ["4"] * 30, pacing=pacing)
+    await until(lambda: sum(originates_by_try(rig.sim).values()) >= 3, timeout=10)
+    allowed[0] = False
+    at_fence = sum(originates_by_try(rig.sim).values())
+    await asyncio.sleep(0.5)
+    assert sum(originates_by_try(rig.sim).values()) == at_fence
+    rows = await attempts_of(rig.pool, cid)
+    assert sum(r["tries"] for r in rows) == at_fence  # nothing claimed and kept unsent
+    allowed[0] = True
+    await until(lambda: _finished(rig.pool, cid), timeout=30, interval=0.1)
+    assert set(originates_by_try(rig.sim).values()) == {1}
+    assert len(originates_by_try(rig.sim)) == 30

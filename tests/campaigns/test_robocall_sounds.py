@@ -1,16 +1,21 @@
 """Every recording a robocall can ask Asterisk for is one the sound set builds (ivr/sounds):
 dialplans/robocall.conf run with what the dialer sends, for every template, option set and word
-form of an amount, plays only names of the manifest."""
+form of an amount, plays only names of the manifest, and street names only from recordings the
+sound set has (ivr/sounds/streets.py)."""
 from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
+
+import pytest
 
 from campaigns import templates
 from campaigns.attempts import Claimed
-from campaigns.dialer import originate_action
+from campaigns.dialer import originate_action, street_of
 from campaigns.models import Campaign, StoredCampaign
 from campaigns.settings import CampaignSettings
+from ivr.sounds import streets
 from ivr.sounds.manifest import manifest
 from tests.campaigns.test_robocall_dialplan import ROBOCALL, Walk
 from tests.test_dialplans import extensions
@@ -20,7 +25,11 @@ _SOUND_ARG = {"Playback": 0, "Background": 0, "BackGround": 0, "Read": 1, "Contr
 # The dialplan's only names chosen at run time: the message parts and the keys prompt, both made
 # by the dialer (and walked below with everything it can send).
 _FROM_THE_DIALER = {"ccs/ru/robocall-${CCS_VALUE}", "ccs/ru/words/${CCS_VALUE}", "${CCS_VALUE}",
-                    "${CCS_KEYS}"}
+                    "ccs/ru/streets/${CCS_VALUE}", "${CCS_KEYS}"}
+# Streets of every kind, written as billing writes them; the sound set of the walks has a
+# recording of the first two only.
+STREETS = ["ул. Карла Маркса", "Ленинский пр-т", "пер. Почтовый", "ул. Мира"]
+LONG_STREET = "ул. Маршала Советского Союза Константина Константиновича Рокоссовского"
 
 # Rubles and kopecks in every word form: 1, 2, 5, 11, 21 rubles; 1, 2, 5 kopecks (and none).
 AMOUNTS = [rubles * 100 + kopecks
@@ -53,15 +62,28 @@ def _every_campaign() -> list[Campaign]:
     return made
 
 
-def _walks(amounts: list[int] = AMOUNTS):
-    for campaign, options, kopecks in itertools.product(_every_campaign(), OPTIONS, amounts):
+@pytest.fixture
+def sounds(tmp_path: Path) -> Path:
+    """A sound set with the recordings of STREETS[:2] (and LONG_STREET's)."""
+    for street in (*STREETS[:2], LONG_STREET):
+        file = tmp_path / f"{streets.parse(street).file}.wav"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(b"RIFF")
+    return tmp_path
+
+
+def _walks(sounds: Path, amounts: list[int] = AMOUNTS, street_names: list[str] = STREETS):
+    products = itertools.product(_every_campaign(), OPTIONS, amounts)
+    for n, (campaign, options, kopecks) in enumerate(products):
         spec = Campaign.model_validate({**campaign.model_dump(mode="json"), "options": options,
                                         "pacing": {"target_queue": "debt"}})
         params = {"debt_kopecks": kopecks, "debt_by_service": {"heating": kopecks + 1},
-                  "house": "12/1"}
+                  "house": "12/1", "street": street_names[n % len(street_names)]}
         claimed = Claimed(42, 7, 1, "+79121110001", "ccs-robocall-42-1", params)
-        action = originate_action(claimed, StoredCampaign(id=7, state="running", spec=spec),
-                                  CampaignSettings())
+        stored = StoredCampaign(id=7, state="running", spec=spec)
+        street = street_of(stored, params)
+        recorded = {street.key} if street and streets.recorded(sounds, street.key) else set()
+        action = originate_action(claimed, stored, CampaignSettings(), recorded)
         variables = dict(v.split("=", 1) for v in action["Variable"])
         for key in {"", *(k for k in options.values() if k)}:
             yield variables, Walk(variables, key=key).run()
@@ -73,16 +95,23 @@ def test_when_robocall_conf_names_a_sound_then_it_is_in_the_manifest_or_made_by_
     assert {n for n in named if "$" in n} <= _FROM_THE_DIALER
 
 
-def test_when_any_template_is_dialled_then_every_sound_the_dialplan_plays_is_in_the_manifest():
+def test_when_any_template_is_dialled_then_every_sound_the_dialplan_plays_is_in_the_manifest(
+        sounds):
     played, walks = set(), 0
-    for _, walk in _walks():
+    for _, walk in _walks(sounds):
         walks += 1
         for app, files in walk.done:
             if app in ("Playback", "Read"):
                 played |= {f for f in files.split("&") if f}
             assert app not in ("SayNumber", "SayDigits", "SayUnixTime"), (app, files)
     assert walks > 100
-    assert played <= MANIFEST.keys(), sorted(played - MANIFEST.keys())
+    # Outside the manifest: only the street recordings the sound set has.
+    recorded = {str(p.relative_to(sounds).with_suffix("")) for p in sounds.rglob("*.wav")}
+    assert played - MANIFEST.keys() == {"ccs/ru/streets/karla-marksa",
+                                        "ccs/ru/streets/leninskiy"}, played - MANIFEST.keys()
+    assert played - MANIFEST.keys() <= recorded
+    assert {"ccs/ru/robocall-street", "ccs/ru/robocall-avenue"} <= played
+    assert "ccs/ru/robocall-lane" not in played  # пер. Почтовый has no recording
     # The walks reached every recorded part, the keys, the word forms and the endings.
     assert {f"ccs/ru/robocall-{n}" for n in templates.ROBOCALL_PROMPTS} <= played
     assert {"ccs/ru/words/rubl", "ccs/ru/words/rublya", "ccs/ru/words/rubley",
@@ -91,8 +120,11 @@ def test_when_any_template_is_dialled_then_every_sound_the_dialplan_plays_is_in_
             "ccs/ru/robot-thanks", "ccs/ru/robot-optout"} <= played
 
 
-def test_when_the_amount_is_long_then_each_originate_line_fits_asterisks_ami_buffer():
+def test_when_the_amount_is_long_then_each_originate_line_fits_asterisks_ami_buffer(sounds):
     # manager.c reads a line into 1025 bytes and drops a longer one: the call would never start.
-    for variables, _ in _walks([987_654_321_77, 777_777_777_77]):
+    said_street = 0
+    for variables, _ in _walks(sounds, [987_654_321_77, 777_777_777_77], [LONG_STREET]):
+        said_street += "s:marshala-sovetskogo-soyuza" in variables["CCS_PARTS"]
         for name, value in variables.items():
             assert len(f"Variable: {name}={value}\r\n".encode()) <= 1024, name
+    assert said_street

@@ -164,3 +164,22 @@ async def test_when_a_late_renewal_finds_another_token_then_the_holder_stands_do
     finally:
         await lease.stop()
     assert await redis_client.get(key) == "someone-else"
+
+
+async def test_when_the_holder_stalls_past_its_ttl_then_it_is_no_longer_surely_the_holder(
+        redis_client):
+    """``held`` is only updated by the next renewal, which a stalled process runs late; by then
+    another process may hold the key. ``surely_held`` knows the key's expiry without Redis."""
+    key = _key()
+    stalled = Lease(redis_client, key, ttl=0.6)
+    await stalled.start()
+    assert stalled.held and stalled.surely_held(margin=0.1)
+    stalled._task.cancel()  # stalls: its renewals do not run
+    other = Lease(redis_client, key, ttl=0.6, retry=0.05)
+    await other.start()
+    try:
+        await until(lambda: other.held, timeout=3)
+        assert stalled.held  # stale: nothing has told it yet
+        assert not stalled.surely_held() and other.surely_held(margin=0.1)
+    finally:
+        await other.stop()
