@@ -327,8 +327,11 @@ class AgentService:
         or the call's outcome would go unrecorded whenever the agent is in a hurry."""
         if self.settings.disposition_required and self._disposition_of is not None:
             wrap = await self.wrapups.get(agent_id)
-            if wrap is not None and wrap.call_id and not await self._disposition_of(
-                    wrap.call_id, agent_id):
+            if wrap is None:
+                # Shown from the call's end, stored a moment later: not ended before it is
+                # stored, or the row written meanwhile would be ended unchecked.
+                raise NoWrapUp("the agent is not in wrap-up")
+            if wrap.call_id and not await self._disposition_of(wrap.call_id, agent_id):
                 raise DispositionRequired("set the call's disposition before ending the wrap-up",
                                           {"call_id": wrap.call_id})
         if not await self.finish_wrapup(agent_id, due_only=False):

@@ -68,7 +68,9 @@ async def test_when_agent_ends_wrap_up_early_without_a_disposition_then_refused_
     stack = await stacks(sim, settings=AgentsSettings(wrapup_seconds=60))
     agent_id = await make_agent(agents_db, STATIC, ["support"])
     await _call_and_wrap(sim, stack, agent_id)
-    wrap = await stack.wrapups.get(agent_id)
+    # Between the wrap-up shown and its row stored, an early end is refused as "no wrap-up":
+    # it must never end a row written meanwhile without the disposition check.
+    wrap = await until(lambda: stack.wrapups.get(agent_id))  # the row follows the view
     with pytest.raises(DispositionRequired):
         await stack.service.end_wrapup(agent_id)
     assert (await view_is(stack, agent_id, "wrap_up")).state == "wrap_up"
