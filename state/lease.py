@@ -187,4 +187,4 @@ class Lease:
 
     def status(self) -> dict[str, object]:
         return {"held": self._held, "ready": self.ready, "acquisitions": self.acquisitions,
-                "ttl": self.ttl, "surely_held": self._held and self.surely_held()}
+                "ttl": self.ttl, "surely_held": self.surely_held()}

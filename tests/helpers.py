@@ -1,5 +1,4 @@
-"""Test helpers: waiting without sleeping blind (poll a condition until it holds or time runs
-out), and a database copied from a template."""
+"""Waiting without sleeping blind: poll a condition until it holds or time runs out."""
 from __future__ import annotations
 
 import asyncio
@@ -29,19 +28,3 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
         await asyncio.sleep(interval)
-
-
-async def create_database_from(admin, name: str, template: str) -> None:
-    """``CREATE DATABASE name TEMPLATE template``, retried while the template is still "being
-    accessed by other users": the backend of the connection that migrated it exits a moment
-    after the client has closed it (seen on a loaded machine)."""
-    import asyncpg
-
-    for attempt in range(50):
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-            return
-        except asyncpg.ObjectInUseError:
-            if attempt == 49:
-                raise
-            await asyncio.sleep(0.1)

@@ -33,7 +33,6 @@ from state.db import create_pool, migrate
 from state.events import DomainEvent
 from tests.campaigns.conftest import World
 from tests.cti.conftest import SECRET, ami_settings
-from tests.helpers import create_database_from
 
 SCALE = 0.02  # PBX seconds run 50x faster than the wall
 SPEED = 120.0  # the campaigns' clock: a retry delay of 1 minute is half a second
@@ -162,7 +161,7 @@ async def robo_dsn(robo_template, pg_server) -> str:
     name = f"robo_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(pg_server.dsn.replace("/ccs_test?", "/postgres?"))
     try:
-        await create_database_from(admin, name, robo_template)
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{robo_template}"')
     finally:
         await admin.close()
     return pg_server.dsn.replace("/ccs_test?", f"/{name}?")

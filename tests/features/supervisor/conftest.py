@@ -21,7 +21,6 @@ from state.db import create_pool, migrate
 from state.models import AgentIn, QueueMembership
 from state.redis_keys import RedisKeys
 from state.repositories.agents import upsert_agent
-from tests.helpers import create_database_from
 
 MOSCOW = dt.timezone(dt.timedelta(hours=3))
 
@@ -41,7 +40,7 @@ async def sup_pool(pg_server, sup_template) -> AsyncIterator[asyncpg.Pool]:
     name = f"sup_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(pg_server.dsn.replace("/ccs_test?", "/postgres?"))
     try:
-        await create_database_from(admin, name, sup_template)
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{sup_template}"')
     finally:
         await admin.close()
     dsn = pg_server.dsn.replace("/ccs_test?", f"/{name}?")
