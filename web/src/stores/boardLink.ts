@@ -8,35 +8,14 @@ import { applyAudit, clearBoard } from "./board";
 import { PushCoalescer } from "./boardPushes";
 import { settle } from "./boardActions";
 import { link, serverError } from "./connection";
-import { forget, token } from "./session";
+import { keepLinked, refusedConnect } from "./link";
+import { token } from "./session";
 
-// python-socketio refuses a connect with {error_id, message}; the client gets it as the
-// connect_error's message (the dict as text).
-export function refusalOf(text: string): { sessionOver: boolean; message: string } {
-  if (/forbidden/i.test(text)) return { sessionOver: true, message: t.board.notASupervisor };
-  const message = /'message': '([^']*)'/.exec(text)?.[1] ?? /"message": ?"([^"]*)"/.exec(text)?.[1] ?? text;
-  return { sessionOver: /unauthori[sz]ed|token|session/i.test(text), message };
-}
+// The board's words for a refused connect (stores/link.ts).
+export const refusalOf = (text: string) => refusedConnect(text, t.board.notASupervisor);
 
 function attach(socket: BoardSocket, pushes: PushCoalescer): void {
-  socket.on("connect", () => {
-    link.value = "connected";
-    serverError.value = null;
-  });
-  socket.on("disconnect", (reason) => {
-    link.value = "disconnected";
-    // After the server closed the namespace (a restart, a deploy) the client does not retry
-    // by itself: ask again, so the board never needs a refresh.
-    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
-  });
-  socket.on("connect_error", (err) => {
-    link.value = "disconnected";
-    if (!socket.active) {
-      const refusal = refusalOf(err.message);
-      if (refusal.sessionOver) forget(refusal.message);
-      else setTimeout(() => socket.connect(), 3000);
-    }
-  });
+  keepLinked(socket, t.board.notASupervisor);
   socket.on("board", (b) => pushes.board(b));
   socket.on("queues", (p) => pushes.queueBatch(p.queues));
   socket.on("agents", (p) => pushes.agentBatch(p.agents));

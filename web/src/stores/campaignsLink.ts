@@ -9,9 +9,9 @@ import { effect } from "@preact/signals";
 import { campaignsApi, openCampaignSocket, type CampaignSocket } from "../api/campaigns";
 import { applyFetched, applyPush, clearCampaigns, liveIds, selectedId } from "./campaigns";
 import { reloadList } from "./campaignsActions";
-import { refusalOf } from "./boardLink";
 import { link, serverError } from "./connection";
-import { forget, token } from "./session";
+import { keepLinked } from "./link";
+import { token } from "./session";
 import { t } from "../locale";
 
 export const POLL_MS = 2000;
@@ -20,25 +20,8 @@ export const QUIET_MS = 6000;
 const heard = new Map<number, number>(); // campaign id -> when the last push came (ms)
 
 function attach(socket: CampaignSocket): void {
-  socket.on("connect", () => {
-    link.value = "connected";
-    serverError.value = null;
-    // Pushes only say what changed from now on: catch up on what happened meanwhile.
-    void reloadList();
-  });
-  socket.on("disconnect", (reason) => {
-    link.value = "disconnected";
-    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
-  });
-  socket.on("connect_error", (err) => {
-    link.value = "disconnected";
-    if (!socket.active) {
-      const refusal = refusalOf(err.message);
-      if (/forbidden/i.test(err.message)) forget(t.campaigns.notASupervisor);
-      else if (refusal.sessionOver) forget(refusal.message);
-      else setTimeout(() => socket.connect(), 3000);
-    }
-  });
+  // Pushes only say what changed from now on: at every connect, catch up on what happened.
+  keepLinked(socket, t.campaigns.notASupervisor, () => void reloadList());
   socket.on("campaign", (p) => {
     heard.set(p.campaign.id, Date.now());
     applyPush(p.campaign);

@@ -3,18 +3,11 @@ import { effect } from "@preact/signals";
 import { openDeskSocket, type DeskSocket } from "../api/socket";
 import type { StateEvent } from "../api/contract";
 import { link, serverError } from "./connection";
+import { keepLinked } from "./link";
 import { applyView, bindReadiness, noteWrapup, pauseReasons } from "./readiness";
 import { close, dispositions, pops, replaceAll, upsert } from "./pops";
-import { forget, me, token } from "./session";
+import { me, token } from "./session";
 import { t } from "../locale";
-
-// python-socketio refuses a connect with {error_id, message} (no/bad/revoked token, a role
-// without a desktop); the client sees it as connect_error, its message the dict as text.
-function refusalOf(text: string): { sessionOver: boolean; message: string } {
-  if (/forbidden/i.test(text)) return { sessionOver: true, message: t.connection.notAnAgent };
-  const message = /'message': '([^']*)'/.exec(text)?.[1] ?? /"message": ?"([^"]*)"/.exec(text)?.[1] ?? text;
-  return { sessionOver: /unauthori[sz]ed|token|session/i.test(text), message };
-}
 
 function onState(payload: StateEvent): void {
   if ("agent" in payload) {
@@ -36,25 +29,7 @@ function onState(payload: StateEvent): void {
 }
 
 function attach(socket: DeskSocket): void {
-  socket.on("connect", () => {
-    link.value = "connected";
-    serverError.value = null;
-  });
-  socket.on("disconnect", (reason) => {
-    link.value = "disconnected";
-    // The client retries by itself after a network loss, but not after the server closed the
-    // namespace (a restart, a deploy): then the page asks again, so it never needs a refresh.
-    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
-  });
-  socket.on("connect_error", (err) => {
-    link.value = "disconnected";
-    // A refusal by the server (not a network failure) stops the client's own retries.
-    if (!socket.active) {
-      const refusal = refusalOf(err.message);
-      if (refusal.sessionOver) forget(refusal.message);
-      else setTimeout(() => socket.connect(), 3000);
-    }
-  });
+  keepLinked(socket, t.connection.notAnAgent);
   socket.on("state", onState);
   socket.on("screen_pop", (pop) => upsert(pop, true));
   socket.on("pop_update", (pop) => upsert(pop, false));
