@@ -8,6 +8,10 @@ the routes. Per operation:
 - ``summary``: the first line of the handler's docstring, else its name in words;
 - ``requestBody``: the pydantic model the handler passes to ``read_model`` (found in its code,
   so handlers need no annotation), or the one a ``@documented(body=...)`` names;
+- ``parameters``: the path's, then one ``in: query`` per field of the model the handler passes
+  to ``read_query`` (found the same way, or ``@documented(query=...)`` when a helper reads it):
+  name, required, the field's schema and description; a list is ``style: form, explode: false``
+  (one comma-separated value, as ``read_query`` reads it);
 - the success response: its status and body as ``@documented(response=..., status=...,
   media=...)`` says: ``response`` a pydantic model (its serialisation schema) or ``list[Model]``
   (an array of it), ``status`` 200 unless said (204: no body), ``media`` other media types the
@@ -34,6 +38,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from agent_api.auth import ANY_ROLE, allow, declared_access
+from agent_api.bodies import query_fields
 
 _DOC = "__ccs_openapi__"
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -66,21 +71,26 @@ class ResponseSchema(GenerateJsonSchema):
 
 def documented(*, roles: tuple[str, ...] | None = None, security: tuple[str, ...] | None = None,
                note: str | None = None, body: type[BaseModel] | None = None,
+               query: type[BaseModel] | None = None,
                response: Any = None, status: int | None = None,
                media: tuple[str, ...] = (), also: tuple[int, ...] = ()) -> Callable:
     """Say in the document what the router and the code cannot tell (optional on a handler).
 
+    ``query``: the model of the query string when a helper, not the handler, reads it;
     ``response``: the model of the JSON body of success (``list[Model]``: an array of them);
     ``status``: its status when not 200; ``media``: media types other than JSON it may have;
     ``also``: other statuses (errors) whose body is that one, not the error shape."""
     if response is not None:
         _response_model(response)  # refuse anything else at import, not when serving
+    if query is not None:
+        query_fields(query)  # the same: a model that does not forbid unknown parameters
     if status == _NO_BODY and (response is not None or media):
         raise ValueError("a 204 response has no body")
 
     def mark(handler: Callable) -> Callable:
         setattr(handler, _DOC, {"roles": roles, "security": security, "note": note,
-                                "body": body, "response": response, "status": status,
+                                "body": body, "query": query, "response": response,
+                                "status": status,
                                 "media": tuple(media), "also": tuple(also)})
         return handler
 
@@ -125,9 +135,22 @@ def body_model(handler: Callable) -> type[BaseModel] | None:
     doc = getattr(handler, _DOC, None)
     if doc and doc.get("body"):
         return doc["body"]
+    return _model_read_by(handler, "read_model")
+
+
+def query_model(handler: Callable) -> type[BaseModel] | None:
+    """The model in the handler's ``read_query(request, Model)`` call, if it has one."""
+    doc = getattr(handler, _DOC, None)
+    if doc and doc.get("query"):
+        return doc["query"]
+    return _model_read_by(handler, "read_query")
+
+
+def _model_read_by(handler: Callable, reader: str) -> type[BaseModel] | None:
+    """The model in the handler's ``reader(request, Model, ...)`` call, if it has one."""
     func = inspect.unwrap(handler)
     code = getattr(func, "__code__", None)
-    if code is None or "read_model" not in code.co_names:
+    if code is None or reader not in code.co_names:
         return None
     found = inspect.getclosurevars(func)
     names = {**found.builtins, **func.__globals__, **found.nonlocals}
@@ -135,9 +158,9 @@ def body_model(handler: Callable) -> type[BaseModel] | None:
            if i.opname in ("LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD", "LOAD_DEREF", "LOAD_FAST")
            or i.opname.startswith("CALL") or i.opname == "PRECALL"]
     for at, op in enumerate(ops):
-        if op.argval != "read_model" or op.opname not in ("LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD"):
+        if op.argval != reader or op.opname not in ("LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD"):
             continue
-        # read_model, request, then the model: a name, perhaps with attributes (schemas.X).
+        # The reader, request, then the model: a name, perhaps with attributes (schemas.X).
         rest = ops[at + 2:]
         if not rest or rest[0].opname not in ("LOAD_GLOBAL", "LOAD_DEREF"):
             continue
@@ -194,8 +217,32 @@ def _success(handler: Callable, schemas: dict[tuple[type[BaseModel], str], dict]
     return str(status), {"description": HTTPStatus(status).phrase, "content": content}
 
 
+def _query_parameters(definition: dict) -> list[dict]:
+    """The ``in: query`` parameters of a query model's JSON schema (its component)."""
+    required = set(definition.get("required", ()))
+    params = []
+    for name, prop in definition.get("properties", {}).items():
+        schema = {k: v for k, v in prop.items() if k != "title"}
+        # A query string cannot say null: an optional parameter is one left out.
+        branches = schema.get("anyOf", [])
+        if {"type": "null"} in branches and len(branches) == 2:
+            del schema["anyOf"]
+            schema.update(next(b for b in branches if b != {"type": "null"}))
+            if schema.get("default", ...) is None:
+                del schema["default"]
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in schema:
+            param["description"] = schema.pop("description")
+        param["schema"] = schema
+        if schema.get("type") == "array":
+            param.update(style="form", explode=False)
+        params.append(param)
+    return params
+
+
 def _operation(method: str, path: str, handler: Callable,
-               schemas: dict[tuple[type[BaseModel], str], dict]) -> dict:
+               schemas: dict[tuple[type[BaseModel], str], dict],
+               queries: dict[type[BaseModel], list[dict]]) -> dict:
     doc = getattr(handler, _DOC, None) or {}
     access = declared_access(handler)
     roles = sorted(doc.get("roles") or access or ())
@@ -216,15 +263,24 @@ def _operation(method: str, path: str, handler: Callable,
     if not public:
         operation["responses"]["401"] = _error("No valid session token.")
         operation["responses"]["403"] = _error(f"The caller's role is not one of {roles}.")
-    params = _PATH_PARAM.findall(path)
+    params: list[dict] = [{"name": p, "in": "path", "required": True,
+                           "schema": {"type": "string"}} for p in _PATH_PARAM.findall(path)]
+    query = query_model(handler)
+    if query is not None:
+        params += queries[query]
+        # A bad value may keep the error id it had before its route had a query model (a
+        # 400 bad-request, or its own 422): read_query's ``errors``.
+        operation["responses"]["422"] = _error(
+            "A query parameter is unknown or given twice, or (most routes) not the schema's.")
     if params:
-        operation["parameters"] = [{"name": p, "in": "path", "required": True,
-                                    "schema": {"type": "string"}} for p in params]
+        operation["parameters"] = params
     model = body_model(handler)
     if model is not None:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": schemas[(model, "validation")]}}}
-        operation["responses"]["422"] = _error("The body is not the schema's.")
+        operation["responses"]["422"] = _error(
+            "The body is not the schema's." if query is None
+            else "The body or a query parameter is not the schema's.")
         operation["responses"]["415"] = _error("The body is not JSON in UTF-8.")
     return operation
 
@@ -244,6 +300,7 @@ def build_document(app: web.Application) -> dict:
     # Bodies are read (validation schema), responses written (serialisation schema: computed
     # fields in, aliases as sent); a model whose two differ gets two names (-Input, -Output).
     wanted: set[tuple[type[BaseModel], str]] = set()
+    query_models: set[type[BaseModel]] = set()
     for _, _, handler in routes:
         body = body_model(handler)
         if body is not None:
@@ -251,18 +308,31 @@ def build_document(app: web.Application) -> dict:
         found = response_model(handler)
         if found is not None:
             wanted.add((found[0], "serialization"))
+        query = query_model(handler)
+        if query is not None:
+            query_models.add(query)
+    # Query models go through the same generator, so an enum they share with a body is one
+    # component; their own component is then dropped: parameters are listed inline.
+    bodies = {model for model, _ in wanted}
+    wanted |= {(model, "validation") for model in query_models}
     ordered = sorted(wanted, key=lambda w: (f"{w[0].__module__}.{w[0].__qualname__}", w[1]))
     schemas, top = models_json_schema(ordered, ref_template="#/components/schemas/{model}",
                                       schema_generator=ResponseSchema)
+    defs = top.get("$defs", {})
+    queries: dict[type[BaseModel], list[dict]] = {}
+    for model in query_models:
+        name = schemas[(model, "validation")]["$ref"].rsplit("/", 1)[1]
+        queries[model] = _query_parameters(defs[name] if model in bodies else defs.pop(name))
     paths: dict[str, dict] = {}
     for method, path, handler in routes:
-        paths.setdefault(path, {})[method] = _operation(method, path, handler, schemas)
+        paths.setdefault(path, {})[method] = _operation(method, path, handler, schemas,
+                                                        queries)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ccs contact-center server", "version": _VERSION},
         "paths": paths,
         "components": {
-            "schemas": {"Error": ERROR_SCHEMA, **top.get("$defs", {})},
+            "schemas": {"Error": ERROR_SCHEMA, **defs},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                            "description": "The session token of POST /api/login."},

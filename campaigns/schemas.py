@@ -4,6 +4,8 @@ with ``agent_api.openapi.documented(response=...)``, so the OpenAPI document sho
 They describe the JSON the handlers already build (``store.as_dict``, the ``Progress`` /
 ``Summary`` / ``Preview`` dataclasses, controls.py's rows); ``extra="forbid"`` so that a key a
 handler adds without its model here fails tests/campaigns/test_http_schemas.py.
+The query strings (``CampaignListQuery``, ``ChoicesQuery``, read by
+``agent_api.bodies.read_query``) forbid unknown parameters the same way.
 """
 from __future__ import annotations
 
@@ -161,3 +163,16 @@ class Protection(_Out):
     account: str
     category: str
 
+
+# --- query strings ----------------------------------------------------------------------------
+
+class CampaignListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    state: list[CampaignState] | None = Field(None, description=(
+        "Only campaigns in these states, comma-separated (`running,paused`). Default: all."))
+
+
+class ChoicesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    city: str | None = Field(None, min_length=1, max_length=200, description=(
+        "A city: the answer then has its `streets`."))

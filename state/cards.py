@@ -223,6 +223,11 @@ class CardCache:
     async def put_many(self, cards: list[ConsumerCard]) -> None:
         if not cards:
             return
+        if len(cards) == 1:  # the usual case: a pipeline costs more than the one command
+            card = cards[0]
+            await self._redis.set(self._keys.card(card.account.number), card.model_dump_json(),
+                                  ex=self._ttl)
+            return
         async with self._redis.pipeline(transaction=False) as pipe:
             for card in cards:
                 pipe.set(self._keys.card(card.account.number), card.model_dump_json(), ex=self._ttl)

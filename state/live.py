@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from state.json_text import json_text
 from state.redis_keys import RedisKeys
 from state.models import AgentReadiness, AgentState
 
@@ -81,7 +82,7 @@ class LiveState:
         agents' projector is its only writer). ``state``/``reason``/``since`` stay readable as
         fields for ``get_agent_state``."""
         fields = {"state": str(view["state"]), "since": str(view["since"]),
-                  "view": json.dumps(view, ensure_ascii=False, default=str)}
+                  "view": json_text(view, default=str)}
         if view.get("reason"):
             fields["reason"] = str(view["reason"])
         key = self.keys.agent_state(agent_id)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from agent_api.app_keys import CTI, PG_POOL
 from agent_api.auth import allow, principal
-from agent_api.bodies import read_model
+from agent_api.bodies import read_model, read_query
 from agent_api.errors import NotFound
 from agent_api.openapi import documented
 from features.agents.card_actions import CardActions
@@ -21,6 +21,7 @@ from features.agents.pop_schemas import (
     AppealRequest, DispositionRequest, DispositionSet, OutboundCallPlaced, OutboundCallRequest,
     RegisteredAppeal, SearchResults,
 )
+from features.agents.schemas import CardSearchQuery
 from state.repositories.agents import get_agent
 
 CARD_ACTIONS: web.AppKey[CardActions] = web.AppKey("card_actions", CardActions)
@@ -31,7 +32,8 @@ DISPOSITION_LISTENER: web.AppKey[object] = web.AppKey("disposition_listener", ob
 @documented(response=SearchResults)
 @allow("agent")
 async def search(request: web.Request) -> web.Response:
-    results = await request.app[CARD_ACTIONS].search(request.query.get("q", ""))
+    query = read_query(request, CardSearchQuery)
+    results = await request.app[CARD_ACTIONS].search(query.q)
     return web.json_response(text=SearchResults(results=results).model_dump_json())
 
 

@@ -32,7 +32,6 @@ hold up the next call's pop.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,7 @@ from state.events import (
     AgentCompleted, AgentRingNoAnswer, AgentRinging, AgentStateChanged, CallAbandoned, CallAnswered,
     CallEnded, CallerLeftQueue, CallOffered, CallStarted, CallTransferred,
 )
+from state.json_text import json_text
 from state.models import Agent
 
 log = logging.getLogger(__name__)
@@ -342,7 +342,7 @@ _DATES: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 def _stored(wire: dict) -> str:
     """The pop as PopStore keeps it: JSON without the disposition (kept in a field of its own)."""
-    return json.dumps({k: v for k, v in wire.items() if k != "disposition"}, ensure_ascii=False)
+    return json_text({k: v for k, v in wire.items() if k != "disposition"})
 
 
 async def disposition_changed(emitter: Emitter, agent_id: int, pop: dict) -> None:

@@ -103,7 +103,7 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     sessions = SocketSessions(redis, keys, sio, ttl=app[TOKENS].ttl)
     app[SOCKET_SESSIONS] = sessions
     app[SESSION_ENDED].append(sessions.end)
-    builder = PopBuilder(pool, app[CARDS])
+    builder = PopBuilder(pool, app[CARDS], parallel=settings.pop_lookups)
 
     async def record_answer(agent_id: int, event: CallAnswered, pop: Pop) -> None:
         # The call is the agent's from now on (its appeals and disposition check this).

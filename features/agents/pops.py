@@ -168,7 +168,7 @@ class PopBuilder:
     ready in memory; when not, the ring waits for the lookups already under way."""
 
     def __init__(self, pool: asyncpg.Pool, cards: CardCache, *, candidates: int = 10,
-                 parallel: int = 8) -> None:
+                 parallel: int = 32) -> None:
         self._pool = pool
         self._cards = cards
         self._candidates = candidates

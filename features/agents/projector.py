@@ -7,7 +7,7 @@ refused (``failed``, with its reason) and the wrap-up deadline. A pause made on 
 an autopause, a PBX restart all reach it the same way as a change asked for in the browser:
 through the tracker's events. After each visible change the view is written to Redis, the state
 change is published on the bus (``AgentStateChanged``) and then, if the state moved, logged in
-PostgreSQL.
+PostgreSQL behind the projector (``StateLog.submit``: many changes per round trip).
 
 Public API (``Projector(tracker, live, directory, state_log, wrapups, publish,
 pending_timeout=..., wrapup_seconds=settings.wrapup_for)``; without ``wrapup_seconds`` the
@@ -166,6 +166,10 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # What the projector saw is logged before the lease goes to another process.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await self.state_log.flushed()
 
     def submit(self, event: DomainEvent) -> None:
         self._offer(event)
@@ -191,6 +195,7 @@ class Projector:
         """Wait until every event handed over so far is projected (tests, benchmarks)."""
         while not self._inbox.empty():
             await asyncio.sleep(0.005)
+        await self.state_log.flushed()
 
     # --- work ------------------------------------------------------------------------------
     async def rebuild(self) -> None:
@@ -313,5 +318,5 @@ class Projector:
         # Published before the log is written: the agent's page waits on no PostgreSQL.
         self._publish(AgentStateChanged(ts=now.timestamp(), agent_id=agent.id,
                                         view=view.model_dump(mode="json")))
-        if moved:
-            await self.state_log.record(agent.id, view.state, view.reason, view.since)
+        if moved:  # written behind: the next event does not wait on PostgreSQL
+            self.state_log.submit(agent.id, view.state, view.reason, view.since)

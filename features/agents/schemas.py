@@ -1,8 +1,9 @@
 """Edge models of readiness (REST and Socket.IO bodies, the live view in Redis).
 
 Public: ``AgentView`` (with ``Pending`` and ``Failed``), ``ReadinessRequest``, ``WrapUpExtend``,
-``ViewState``. ``AgentView.model_dump(mode="json")`` is the ``readiness`` of the Socket.IO
-``state`` event and the body of ``GET /api/agents/me/state``.
+``ViewState``, ``CardSearchQuery`` (the query string of ``GET /api/cards/search``).
+``AgentView.model_dump(mode="json")`` is the ``readiness`` of the Socket.IO ``state`` event and
+the body of ``GET /api/agents/me/state``.
 """
 from __future__ import annotations
 
@@ -74,3 +75,11 @@ class ReadinessRequest(BaseModel):
 class WrapUpExtend(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seconds: int = Field(ge=1, le=3600)
+
+
+class CardSearchQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Checked by CardActions.search (1 to 200 characters once stripped: a 400 otherwise).
+    q: str = Field("", description=(
+        "An account number (8-12 digits), a phone number, or address words (\"Ленина 5 12\": "
+        "street words, then house, then apartment); 1 to 200 characters."))

@@ -3,16 +3,28 @@
 Public API (``StateLog(pool)``):
 - ``await record(agent_id, state, reason, at)``: closes the agent's open row at ``at`` and opens
   a new one, in one transaction (a no-op when the open row already has this state and reason).
+- ``submit(agent_id, state, reason, at)``: the same, written behind the caller (the projector):
+  what is submitted while a write is under way goes in the next one, all of it in one round
+  trip, in order. A failed write is tried again (every second) with what came meanwhile, so
+  PostgreSQL down loses nothing the process holds; ``await flushed()`` waits until all is
+  written (tests, shutdown), ``pending`` says how much is not.
 - ``await time_in_states(day, tz="UTC", agent_id=None) -> list[TimeInState]``: seconds each agent
   spent in each state (and reason) during one calendar day in time zone ``tz``; a stretch that
   crosses midnight counts on both days for its part, an open stretch counts up to now.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import asyncpg
+
+log = logging.getLogger(__name__)
+
+_Row = tuple[int, str, str, dt.datetime]
+_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,49 @@ RETURNING id"""
 
 
 class StateLog:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, retry_seconds: float = _RETRY_SECONDS) -> None:
         self._pool = pool
+        self._retry_seconds = retry_seconds
+        self._queued: list[_Row] = []
+        self._writing = 0  # rows of the write under way
+        self._writer: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.failures = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._queued) + self._writing
+
+    def submit(self, agent_id: int, state: str, reason: str | None, at: dt.datetime) -> None:
+        self._queued.append((agent_id, state, reason or "", at))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_queued(), name="agents-state-log")
+
+    async def flushed(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write_queued(self) -> None:
+        while self._queued:
+            batch = self._queued
+            self._queued, self._writing = [], len(batch)
+            try:
+                # One transaction, statements pipelined: each row sees the ones before it.
+                await self._pool.executemany(_RECORD, batch)
+                self.batches += 1
+            except asyncio.CancelledError:
+                self._queued[:0] = batch
+                raise
+            except Exception as exc:  # PostgreSQL down or restarting: kept, tried again
+                self.failures += 1
+                log.warning("agent state log not written (%d changes kept): %s",
+                            len(batch), type(exc).__name__)
+                self._queued[:0] = batch
+                self._writing = 0
+                await asyncio.sleep(self._retry_seconds)
+            finally:
+                self._writing = 0
 
     async def record(self, agent_id: int, state: str, reason: str | None,
                      at: dt.datetime) -> bool:

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 
 from features.agents.socket_manager import JsonOnly
 from features.supervisor.board_schemas import AbandonedCall, AgentRow, Board, Callback, QueueTile
+from state.json_text import json_text
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,13 @@ _LISTS = ("abandoned", "callbacks")
 
 class _Item(NamedTuple):
     """A queue tile or agent row due in this flush: what it is compared as (``seen``), its
-    snapshot field and its JSON."""
+    snapshot field, its JSON and that JSON as text (encoded once: compared, stored, sent)."""
 
     key: Hashable
     seen: str
     field: str
     data: dict[str, Any]
+    text: str
 
 
 class BoardEmitter(Protocol):
@@ -73,11 +75,13 @@ class BoardSnapshot:
 
     async def write_full(self, board: Board) -> None:
         data = _dump(board)
-        fields = {"meta": json.dumps({k: v for k, v in data.items()
-                                      if k not in ("queues", "agents", *_LISTS)})}
-        fields.update({f"queue:{q['name']}": json.dumps(q) for q in data["queues"]})
-        fields.update({f"agent:{a['agent_id']}": json.dumps(a) for a in data["agents"]})
-        fields.update({name: json.dumps(data[name]) for name in _LISTS})
+        fields = head_fields(data)
+        fields.update({f"queue:{q['name']}": json_text(q) for q in data["queues"]})
+        fields.update({f"agent:{a['agent_id']}": json_text(a) for a in data["agents"]})
+        await self.replace(fields)
+
+    async def replace(self, fields: dict[str, str]) -> None:
+        """The whole snapshot is ``fields`` (what is not in it goes)."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._key)
             pipe.hset(self._key, mapping=fields)
@@ -100,6 +104,17 @@ class BoardSnapshot:
         for name in _LISTS:
             board[name] = json.loads(raw.get(name, "[]"))
         return board
+
+
+def head_fields(data: dict[str, Any]) -> dict[str, str]:
+    """The snapshot's ``meta`` and lists of a board's JSON (its queues and agents aside)."""
+    fields = {"meta": json_text({k: v for k, v in data.items()
+                                 if k not in ("queues", "agents", *_LISTS)})}
+    fields.update({name: json_text(data[name]) for name in _LISTS})
+    return fields
+
+
+_SLICE = 50  # tiles or rows built between two yields to the loop (a few milliseconds)
 
 
 class Coalescer:
@@ -148,8 +163,14 @@ class BoardNotifier:
                  abandoned: Callable[[], Awaitable[list[AbandonedCall]]],
                  callbacks: Callable[[], Awaitable[list[Callback]]],
                  push_per_second: float, full_every: float = 60.0,
-                 lists_every: float = 5.0) -> None:
+                 lists_every: float = 5.0,
+                 head: Callable[[], Board] | None = None,
+                 queue_names: Callable[[], list[str]] | None = None,
+                 agent_ids: Callable[[], list[int]] | None = None) -> None:
         self._sio = emitter
+        # The periodic full snapshot piece by piece (without them: ``board()`` at once).
+        self._pieces = (head, queue_names, agent_ids) if head and queue_names and agent_ids \
+            else None
         self._snapshot = snapshot
         self._board = board
         self._tile = tile
@@ -240,7 +261,7 @@ class BoardNotifier:
                     await self._reload(kind)
                     data = _dump(self._lists[kind])
                     await self._emit(kind, {kind: data})
-                    fields[kind] = json.dumps(data)
+                    fields[kind] = json_text(data)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # one failed item must not hold up the others
@@ -259,7 +280,7 @@ class BoardNotifier:
                 continue
             for item in items:
                 self._sent[item.key] = item.seen
-                fields[item.field] = json.dumps(item.data)
+                fields[item.field] = item.text
         try:
             await self._snapshot.write(fields)
         except Exception as exc:  # pushed; the next write or full write brings Redis up to date
@@ -275,24 +296,26 @@ class BoardNotifier:
             if tile is None:
                 return None
             data = _dump(tile)
+            text = json_text(data)
             # The page advances the wait itself (longest_wait_since): a tile that differs only
             # in the wait at generation shows nothing new.
-            seen = self._unseen(key, {**data, "longest_wait": None})
+            seen = self._unseen(key, json_text({**data, "longest_wait": None}))
             field = f"queue:{tile.name}"
         else:
             row = self._row(ident)
             if row is None:
                 return None
             data = _dump(row)
-            seen = self._unseen(key, data)  # None: e.g. a pending change the board does not show
+            text = json_text(data)
+            seen = self._unseen(key, text)  # None: e.g. a pending change the board does not show
             field = f"agent:{row.agent_id}"
         if seen is None:
             return None
-        return _Item(key, seen, field, data)
+        return _Item(key, seen, field, data, text)
 
-    def _unseen(self, key: Hashable, data: dict[str, Any]) -> str | None:
-        """``data`` as compared, when it differs from what was last pushed for ``key``."""
-        text = json.dumps(data, sort_keys=True)
+    def _unseen(self, key: Hashable, text: str) -> str | None:
+        """``text`` (a model's JSON: its fields always in one order) when it differs from what
+        was last pushed for ``key``."""
         if self._sent.get(key) == text:
             self.unchanged += 1
             return None
@@ -302,6 +325,29 @@ class BoardNotifier:
         # Built from JSON: the packet need not be walked for bytes (socket_manager.py).
         await self._sio.emit(event, JsonOnly(data), to=ROOM, namespace=NAMESPACE)
         self.pushes += 1
+
+    async def _write_full(self) -> None:
+        """The whole snapshot again (queues or agents that went away disappear), built a
+        slice at a time so that no pop or push waits behind two thousand rows."""
+        if self._pieces is None:
+            await self._snapshot.write_full(self.board())
+            return
+        head, queue_names, agent_ids = self._pieces
+        board = head().model_copy(update=self._lists)
+        fields = head_fields(_dump(board))
+        for n, name in enumerate(queue_names(), 1):
+            tile = self._tile(name)
+            if tile is not None:
+                fields[f"queue:{name}"] = json_text(_dump(tile))
+            if n % _SLICE == 0:
+                await asyncio.sleep(0)
+        for n, agent_id in enumerate(agent_ids(), 1):
+            row = self._row(agent_id)
+            if row is not None:
+                fields[f"agent:{agent_id}"] = json_text(_dump(row))
+            if n % _SLICE == 0:
+                await asyncio.sleep(0)
+        await self._snapshot.replace(fields)
 
     async def _reload(self, name: str) -> None:
         self._lists[name] = await self._load[name]()
@@ -320,7 +366,7 @@ class BoardNotifier:
                         self._coalescer.mark((name,))
                 if time.monotonic() >= full_at:
                     full_at = time.monotonic() + self._full_every
-                    await self._snapshot.write_full(self.board())
+                    await self._write_full()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from agent_api.app_keys import CTI, PG_POOL
 from agent_api.auth import ANY_ROLE, STAFF, allow, principal
-from agent_api.bodies import read_model
+from agent_api.bodies import read_model, read_query
 from agent_api.errors import ApiError, NotFound, Unavailable
 from agent_api.openapi import documented
 from features.agents import http_cards
@@ -47,8 +47,8 @@ from features.supervisor.audit import AuditLog
 from features.supervisor.board_schemas import Board, Callback
 from features.supervisor.callbacks import CallbackStore
 from features.supervisor.schemas import (
-    AbandonedCalls, AuditEntries, CallbackOutcomeRequest, CallbackReport, CallbackRequest,
-    Callbacks, ForceReadinessRequest, SpyRequest,
+    AbandonedCalls, AuditEntries, CallbackListQuery, CallbackOutcomeRequest, CallbackReport,
+    CallbackRequest, Callbacks, ForceReadinessRequest, PeriodQuery, SpyRequest,
 )
 from features.supervisor.settings import SupervisorSettings
 from state.models import Agent
@@ -100,13 +100,12 @@ def _int(request: web.Request, name: str) -> int:
         raise NotFound(f"no such {name.removesuffix('_id')}") from None
 
 
-def period(request: web.Request, settings: SupervisorSettings) -> tuple[dt.datetime, dt.datetime]:
+def period(query: PeriodQuery, settings: SupervisorSettings) -> tuple[dt.datetime, dt.datetime]:
     """``from`` / ``to`` of the query: dates in the board's zone (both included) or ISO times."""
     zone = settings.zone()
     now = dt.datetime.now(dt.timezone.utc)
 
-    def parse(name: str, default: dt.datetime, end: bool) -> dt.datetime:
-        text = request.query.get(name)
+    def parse(name: str, text: str | None, default: dt.datetime, end: bool) -> dt.datetime:
         if not text:
             return default
         try:
@@ -121,7 +120,7 @@ def period(request: web.Request, settings: SupervisorSettings) -> tuple[dt.datet
         return value if value.tzinfo else value.replace(tzinfo=zone)
 
     start, end = day_bounds(now, settings)
-    start, end = parse("from", start, False), parse("to", end, True)
+    start, end = parse("from", query.from_, start, False), parse("to", query.to, end, True)
     if end <= start:
         raise ApiError("'to' must come after 'from'", {"from": str(start), "to": str(end)})
     if end - start > dt.timedelta(days=400):
@@ -172,7 +171,7 @@ async def spy(request: web.Request) -> web.Response:
 @allow(*STAFF)
 async def audit(request: web.Request) -> web.Response:
     parts = request.app[SUPERVISOR]
-    start, end = period(request, parts.settings)
+    start, end = period(read_query(request, PeriodQuery), parts.settings)
     return _model(AuditEntries(entries=await parts.audit.between(start, end)))
 
 
@@ -229,9 +228,8 @@ async def create_callback(request: web.Request) -> web.Response:
 @documented(response=Callbacks)
 @allow(*ANY_ROLE)
 async def list_callbacks(request: web.Request) -> web.Response:
-    status = request.query.get("status", "open")
-    if status not in ("open", "done", "all"):
-        raise ApiError("status is open, done or all", {"field": "status"})
+    # A bad status was a 400 before the query had a model: it stays one.
+    status = read_query(request, CallbackListQuery, errors={"status": ApiError}).status
     who = principal(request)
     rows = await request.app[SUPERVISOR].callbacks.list(
         status=None if status == "all" else status,
@@ -267,7 +265,7 @@ async def close_callback(request: web.Request) -> web.Response:
 @allow(*STAFF)
 async def callback_report(request: web.Request) -> web.Response:
     parts = request.app[SUPERVISOR]
-    start, end = period(request, parts.settings)
+    start, end = period(read_query(request, PeriodQuery), parts.settings)
     counts = await parts.callbacks.counts(start, end)
     return _model(CallbackReport(from_=start.isoformat(), to=end.isoformat(),
                                  timezone=parts.settings.timezone, **counts))

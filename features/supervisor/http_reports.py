@@ -7,8 +7,9 @@ run on ``app[PG_POOL]``):
 - ``GET /api/reports/agents?from=&to=[&format=csv]`` (and ``/api/reports/agents.csv``)
   -> ``{from, to, timezone, agents: [{agent_id, login, full_name, answered, aht, talk, wrapup,
   time_in_state}]}``
-``from``/``to``: ``YYYY-MM-DD`` (``to`` included; default ``from``) or ISO datetimes. Errors:
-422 ``invalid-interval``, 422 ``invalid-format``.
+``from``/``to``: ``YYYY-MM-DD`` (``to`` included; default ``from``) or ISO datetimes
+(``schemas.ReportQuery``). Errors: 422 ``invalid-interval``, 422 ``invalid-format``, 422
+``invalid-request`` (a parameter unknown or given twice).
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from aiohttp import web
 
 from agent_api.app_keys import PG_POOL
 from agent_api.auth import allow
+from agent_api.bodies import read_query
 from agent_api.errors import ApiError
 from agent_api.openapi import documented
 from features.supervisor.reports import (
     AgentReport, BadInterval, Interval, QueueReport, Reports, agents_csv, queues_csv,
 )
+from features.supervisor.schemas import ReportQuery
 from features.supervisor.settings import SupervisorSettings
 
 REPORT_SETTINGS = web.AppKey("supervisor_report_settings", SupervisorSettings)
@@ -41,18 +44,17 @@ def _reports(request: web.Request) -> Reports:
     return Reports(request.app[PG_POOL], request.app[REPORT_SETTINGS])
 
 
-def _interval(request: web.Request) -> Interval:
+# Their ids predate the model: a missing or empty ``from`` stays invalid-interval, a format
+# other than json or csv invalid-format.
+_QUERY_ERRORS = {"from": InvalidInterval, "format": InvalidFormat}
+
+
+def _query(request: web.Request) -> tuple[Interval, ReportQuery]:
+    query = read_query(request, ReportQuery, errors=_QUERY_ERRORS)
     try:
-        return _reports(request).interval(request.query.get("from"), request.query.get("to"))
+        return _reports(request).interval(query.from_, query.to), query
     except BadInterval as exc:
         raise InvalidInterval(str(exc)) from exc
-
-
-def _wants_csv(request: web.Request) -> bool:
-    fmt = request.query.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise InvalidFormat("format is json or csv", {"format": fmt})
-    return fmt == "csv"
 
 
 def _attachment(body: bytes, name: str, interval: Interval) -> web.Response:
@@ -64,14 +66,14 @@ def _attachment(body: bytes, name: str, interval: Interval) -> web.Response:
 _AS_CSV = "`format=csv`: the CSV (`;`-separated, decimal comma, UTF-8 with a BOM)."
 
 
-@documented(response=QueueReport, media=("text/csv",), note=_AS_CSV)
+@documented(response=QueueReport, media=("text/csv",), note=_AS_CSV, query=ReportQuery)
 @allow("supervisor", "admin")
 async def queues_report(request: web.Request) -> web.Response:
     """Queue figures of an interval, per queue and in total."""
     return await _queues(request, csv_path=False)
 
 
-@documented(media=("text/csv",))
+@documented(media=("text/csv",), query=ReportQuery)
 @allow("supervisor", "admin")
 async def queues_report_csv(request: web.Request) -> web.Response:
     """Queue figures of an interval as CSV (`;`-separated, decimal comma, UTF-8 with a BOM)."""
@@ -79,22 +81,22 @@ async def queues_report_csv(request: web.Request) -> web.Response:
 
 
 async def _queues(request: web.Request, *, csv_path: bool) -> web.Response:
-    interval = _interval(request)
-    as_csv = _wants_csv(request) or csv_path  # a bad format is refused on the .csv path too
+    interval, query = _query(request)  # a bad format is refused on the .csv path too
+    as_csv = query.format == "csv" or csv_path
     report = await _reports(request).queues(interval)
     if as_csv:
         return _attachment(queues_csv(report), "queues", interval)
     return web.json_response(text=report.model_dump_json(by_alias=True))
 
 
-@documented(response=AgentReport, media=("text/csv",), note=_AS_CSV)
+@documented(response=AgentReport, media=("text/csv",), note=_AS_CSV, query=ReportQuery)
 @allow("supervisor", "admin")
 async def agents_report(request: web.Request) -> web.Response:
     """Agent figures of an interval: answered calls, handle time, time in each state."""
     return await _agents(request, csv_path=False)
 
 
-@documented(media=("text/csv",))
+@documented(media=("text/csv",), query=ReportQuery)
 @allow("supervisor", "admin")
 async def agents_report_csv(request: web.Request) -> web.Response:
     """Agent figures of an interval as CSV (`;`-separated, decimal comma, UTF-8 with a BOM)."""
@@ -102,8 +104,8 @@ async def agents_report_csv(request: web.Request) -> web.Response:
 
 
 async def _agents(request: web.Request, *, csv_path: bool) -> web.Response:
-    interval = _interval(request)
-    as_csv = _wants_csv(request) or csv_path
+    interval, query = _query(request)
+    as_csv = query.format == "csv" or csv_path
     report = await _reports(request).agents(interval)
     if as_csv:
         return _attachment(agents_csv(report), "agents", interval)

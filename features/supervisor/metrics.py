@@ -78,6 +78,9 @@ class Window:
         self.legs: dict[tuple[str, int], Leg] = {}
         self._heap: list[tuple[float, str, int]] = []
         self.buckets: dict[int, Sums] = {}
+        # A bucket's chart point is built again only when a leg lands in it: a tile pushed
+        # several times a second rebuilds one point (the current bucket's), not twelve.
+        self._points: dict[int, SeriesPoint] = {}
 
     def add(self, leg: Leg, threshold: float, short: float) -> None:
         key = (leg.call_id, leg.leg)
@@ -89,6 +92,7 @@ class Window:
         self.sums.add(leg, threshold, short)
         start = int(entered // BUCKET_SECONDS) * BUCKET_SECONDS
         self.buckets.setdefault(start, Sums()).add(leg, threshold, short)
+        self._points.pop(start, None)
 
     def wrapup(self, key: tuple[str, int], seconds: float) -> None:
         leg = self.legs.get(key)
@@ -101,6 +105,7 @@ class Window:
         # one starts at or after it), so its legs are all still here: it is dropped whole.
         for start in [b for b in self.buckets if b + BUCKET_SECONDS <= before]:
             del self.buckets[start]
+            self._points.pop(start, None)
         dropped_max = False
         while self._heap and self._heap[0][0] < before:
             _, call_id, number = heapq.heappop(self._heap)
@@ -122,11 +127,16 @@ class Window:
         count = max(1, int(length // BUCKET_SECONDS))
         points = []
         for start in range(end - count * BUCKET_SECONDS, end, BUCKET_SECONDS):
-            b = self.buckets.get(start) or _NO_LEGS
-            points.append(SeriesPoint(
-                start=dt.datetime.fromtimestamp(start, dt.timezone.utc),
-                seconds=BUCKET_SECONDS, offered=b.offered, answered=b.answered,
-                abandoned=b.abandoned, service_level=service_level(b)))
+            point = self._points.get(start)
+            if point is None:
+                b = self.buckets.get(start) or _NO_LEGS
+                point = SeriesPoint(
+                    start=dt.datetime.fromtimestamp(start, dt.timezone.utc),
+                    seconds=BUCKET_SECONDS, offered=b.offered, answered=b.answered,
+                    abandoned=b.abandoned, service_level=service_level(b))
+                if start in self.buckets:  # an empty one may fill later: not kept
+                    self._points[start] = point
+            points.append(point)
         return points
 
 
@@ -417,18 +427,27 @@ class QueueMetrics:
     row = agent_row  # the name the board's notifier uses
 
     def board(self) -> Board:
+        rows = (self.agent_row(agent_id) for agent_id in self.agent_ids())
+        return self.board_head().model_copy(update={
+            "queues": [self.tile(name) for name in self.queue_names()],
+            "agents": [r for r in rows if r is not None]})
+
+    def board_head(self) -> Board:
+        """The board without its queues and agents (a snapshot writer adds them piece by
+        piece: the whole board at once holds the loop for tens of milliseconds)."""
         now = self.clock()
         self._roll(now)
         assert self._day is not None
-        rows = [self.agent_row(a.id) for a in sorted(self.directory.agents(), key=lambda a: a.id)
-                if a.role == "agent"]
         return Board(
             generated_at=dt.datetime.fromtimestamp(now, dt.timezone.utc),
             day=self._day.isoformat(), timezone=self.settings.timezone,
             short_abandon_seconds=self.settings.short_abandon_seconds,
             pause_reasons=[Choice(code=code) for code in self.pause_reasons],
-            queues=[self.tile(name) for name in self.queue_names()],
-            agents=[r for r in rows if r is not None])
+            queues=[], agents=[])
+
+    def agent_ids(self) -> list[int]:
+        """The agents the board lists (supervisors and admins take no calls), by id."""
+        return sorted(a.id for a in self.directory.agents() if a.role == "agent")
 
 
 async def wait_folded(metrics: QueueMetrics, count: int, timeout: float = 5.0) -> None:

@@ -73,6 +73,15 @@ class _NoMetrics:
     def agent_row(self, agent_id: int) -> AgentRow | None:
         return None
 
+    def board_head(self) -> Board:
+        return empty_board(self._settings)
+
+    def queue_names(self) -> list[str]:
+        return []
+
+    def agent_ids(self) -> list[int]:
+        return []
+
 
 async def supervisor_ctx(app: web.Application, *, sio: socketio.AsyncServer,
                          settings: SupervisorSettings) -> AsyncIterator[None]:
@@ -100,7 +109,9 @@ async def supervisor_ctx(app: web.Application, *, sio: socketio.AsyncServer,
 
     notifier = BoardNotifier(sio, snapshot, board=metrics.board, tile=metrics.tile,
                              row=metrics.agent_row, abandoned=abandoned.today,
-                             callbacks=open_callbacks, push_per_second=settings.push_per_second)
+                             callbacks=open_callbacks, push_per_second=settings.push_per_second,
+                             head=metrics.board_head, queue_names=metrics.queue_names,
+                             agent_ids=metrics.agent_ids)
     app[BOARD] = notifier
     audit.listen(notifier.audit)
     callbacks.listen(functools.partial(notifier.list_changed, "callbacks"))

@@ -1,5 +1,6 @@
-"""Wire models of the supervisor's actions and of callback commitments (REST bodies and
-answers). The board's lists (``AbandonedCall``, ``Callback``) are in board_schemas.py."""
+"""Wire models of the supervisor's actions and of callback commitments (REST bodies, query
+strings and answers). The board's lists (``AbandonedCall``, ``Callback``) are in
+board_schemas.py; the reports' answers in reports.py."""
 from __future__ import annotations
 
 from typing import Literal
@@ -36,6 +37,39 @@ class CallbackRequest(_Body):
 class CallbackOutcomeRequest(_Body):
     outcome: str = Field(min_length=1, max_length=32)
     comment: str | None = Field(None, max_length=2000)
+
+
+# --- query strings (agent_api.bodies.read_query) --------------------------------------------
+
+_DAY_OR_TIME = ("YYYY-MM-DD (a day in the board's time zone) or an ISO datetime (without an "
+                "offset: in the board's time zone).")
+
+
+class PeriodQuery(_Body):
+    """``from`` / ``to`` of the audit and of the callback report (http.py ``period``)."""
+
+    from_: str | None = Field(None, alias="from", description=(
+        f"Start: {_DAY_OR_TIME} Default: the start of today."))
+    to: str | None = Field(None, description=(
+        f"End: {_DAY_OR_TIME} A day is included, a datetime excluded. Default: the end of "
+        "today. At most 400 days after `from`."))
+
+
+class CallbackListQuery(_Body):
+    status: Literal["open", "done", "all"] = Field(
+        "open", description="Which commitments: still open, done (closed), or all.")
+
+
+class ReportQuery(_Body):
+    """The interval of a report (``Reports.interval`` reads it) and its format."""
+
+    from_: str = Field(alias="from", min_length=1, description=f"Start: {_DAY_OR_TIME}")
+    to: str | None = Field(None, description=(
+        f"End: {_DAY_OR_TIME} A day is included, a datetime excluded. Default: `from`. "
+        "At most 400 days after `from`."))
+    format: Literal["json", "csv"] = Field("json", description=(
+        "`csv`: the CSV (`;`-separated, decimal comma, UTF-8 with a BOM); the `.csv` path "
+        "answers CSV whatever this says."))
 
 
 # --- answers ----------------------------------------------------------------------------------

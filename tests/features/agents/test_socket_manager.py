@@ -75,3 +75,67 @@ async def test_when_many_emits_come_at_once_then_other_processes_get_them_all_in
     finally:
         await pubsub.aclose()
         await manager.redis.aclose()
+
+
+async def test_when_a_json_payload_is_emitted_then_local_sockets_and_other_processes_get_it_encoded_once(
+    redis_server, redis_client, aiohttp_server
+):
+    """The payload is encoded once and spliced into the local packet and the Redis message:
+    both must carry what the standard path carries (Cyrillic as is, keys that are not strings
+    as strings), to the room's sockets only, the skipped one left out."""
+    from aiohttp import web
+
+    manager = PopRedisManager(redis_server.url, channel="manager-splice")
+    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager,
+                               serializer=JsonPacket)
+
+    @sio.on("connect", namespace="/agent")
+    async def connect(sid, environ, auth):  # noqa: ANN001 (python-socketio's handler)
+        await sio.enter_room(sid, auth["room"], namespace="/agent")
+
+    app = web.Application()
+    sio.attach(app)
+    server = await aiohttp_server(app)
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe("manager-splice")
+    clients: dict[str, socketio.AsyncClient] = {}
+    got: dict[str, list] = {"a1": [], "a2": [], "b": []}
+    try:
+        for name, room in (("a1", "agent:1"), ("a2", "agent:1"), ("b", "agent:2")):
+            client = socketio.AsyncClient()
+
+            def on_pop(data, name=name):  # noqa: ANN001
+                got[name].append(data)
+            client.on("screen_pop", on_pop, namespace="/agent")
+            await client.connect(str(server.make_url("/")), namespaces=["/agent"],
+                                 auth={"room": room}, transports=["websocket"])
+            clients[name] = client
+        payload = {"card": {"name": "Иванов Пётр", "debt": "1 234,50 ₽", "meters": [{"n": 1}]},
+                   "none": None, "ok": True, 7: "seven", "quote": 'a "b" \\ c'}
+        skipped = clients["a2"].get_sid("/agent")
+        await manager.emit("screen_pop", JsonOnly(payload), to="agent:1", namespace="/agent",
+                           skip_sid=skipped)
+        expected = json.loads(json.dumps(payload))  # what json would have sent: "7" as a key
+        await until(lambda: got["a1"], timeout=5)
+        assert got["a1"] == [expected]
+        message = None
+        for _ in range(100):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05)
+            if message is not None:
+                break
+        assert message is not None
+        raw = message["data"]
+        assert raw.endswith(f'"host_id": "{manager.host_id}"}}')  # dropped by its own _listen
+        decoded = json.loads(raw)
+        assert decoded["data"] == [expected]
+        assert (decoded["event"], decoded["namespace"], decoded["room"], decoded["skip_sid"],
+                decoded["callback"], decoded["binary"]) == (
+                    "screen_pop", "/agent", "agent:1", skipped, None, False)
+        await asyncio.sleep(0.2)
+        assert got["a2"] == [] and got["b"] == []
+    finally:
+        for client in clients.values():
+            await client.disconnect()
+        await pubsub.aclose()
+        await sio.shutdown()
+        await manager.redis.aclose()

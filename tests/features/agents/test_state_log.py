@@ -1,6 +1,7 @@
 """The readiness log in PostgreSQL and its one query: time in each state per agent per day."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from features.agents.state_log import StateLog, TimeInState
@@ -59,3 +60,44 @@ async def test_when_a_change_is_stamped_before_the_open_stretch_then_the_log_sta
         ("not_ready", "lunch", at(1, 10), at(1, 12)),
         ("not_ready", "training", at(1, 12), None),
     ]
+
+
+async def test_when_changes_are_submitted_behind_then_they_land_in_order_in_few_round_trips(
+        agents_db):
+    """The projector's write-behind: the rows are those of recording one by one (repeats open
+    nothing, each stretch closed where the next begins), in fewer batches than changes."""
+    log = StateLog(agents_db)
+    gleb = await make_agent(agents_db, "Local/2004@agents/n", [])
+    dina = await make_agent(agents_db, "Local/2005@agents/n", [])
+    for n in range(30):
+        log.submit(gleb, "ready" if n % 2 else "not_ready", None if n % 2 else "lunch",
+                   at(1, 9, n))
+        log.submit(dina, "ready", None, at(1, 9, n))  # one stretch: repeats open nothing
+    await log.flushed()
+    assert log.pending == 0 and 1 <= log.batches < 30
+    history = await log.history(gleb)
+    assert [(s, r) for s, r, _a, _b in history] == [
+        ("not_ready", "lunch") if n % 2 == 0 else ("ready", "") for n in range(30)]
+    assert all(a[3] == b[2] for a, b in zip(history, history[1:]))
+    assert await log.history(dina) == [("ready", "", at(1, 9, 0), None)]
+
+
+async def test_when_postgresql_refuses_the_write_then_the_changes_are_kept_and_written_later(
+        agents_db):
+    log = StateLog(agents_db, retry_seconds=0.05)
+    zoya = await make_agent(agents_db, "Local/2006@agents/n", [])
+    await agents_db.execute("ALTER TABLE agent_state_log RENAME TO agent_state_log_away")
+    try:
+        log.submit(zoya, "ready", None, at(1, 9))
+        log.submit(zoya, "not_ready", "lunch", at(1, 10))
+        for _ in range(200):
+            if log.failures >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert log.failures >= 2 and log.pending == 2  # refused twice, nothing dropped
+        log.submit(zoya, "ready", None, at(1, 11))  # arrives meanwhile: kept after the others
+    finally:
+        await agents_db.execute("ALTER TABLE agent_state_log_away RENAME TO agent_state_log")
+    await log.flushed()
+    assert [(s, r, a) for s, r, a, _e in await log.history(zoya)] == [
+        ("ready", "", at(1, 9)), ("not_ready", "lunch", at(1, 10)), ("ready", "", at(1, 11))]

@@ -168,3 +168,32 @@ async def test_when_calls_come_over_the_last_hour_then_the_chart_buckets_agree_w
         assert (last.offered, last.answered, last.abandoned) == (2, 1, 1)
     finally:
         await stop_parts(parts)
+
+
+def test_when_the_chart_is_asked_again_then_it_changes_exactly_when_a_bucket_or_the_clock_does():
+    """The last hour's series is reused between pushes; a leg added, a bucket expired or the
+    clock entering the next bucket must each show in it."""
+    from features.supervisor.formulas import Leg
+    from features.supervisor.metrics import BUCKET_SECONDS, Window
+
+    def leg(n: int, at: float, outcome: str = "answered") -> Leg:
+        return Leg(call_id=f"c{n}", leg=1, queue="q", outcome=outcome, wait=5.0, talk=30.0,
+                   entered_at=dt.datetime.fromtimestamp(at, dt.timezone.utc))
+
+    hour = 3600.0
+    now = 10 * hour + 10.0  # 10 s into a bucket
+    window = Window()
+    window.add(leg(1, now - 5), 20, 5)
+    first = window.series(now, hour)
+    assert [p.offered for p in first][-1] == 1
+    again = window.series(now + 1, hour)
+    assert again == first and again[-1] is first[-1]  # nothing changed: the point reused
+    window.add(leg(2, now - 2, "abandoned"), 20, 5)
+    second = window.series(now + 1, hour)
+    assert second[-1].offered == 2 and second[-1].abandoned == 1
+    later = now + BUCKET_SECONDS  # the next bucket: the chart moves one step
+    moved = window.series(later, hour)
+    assert moved[-2].offered == 2 and moved[-1].offered == 0
+    assert moved[0].start > second[0].start
+    window.expire(later + hour, 20, 5)  # an hour on: every leg and bucket gone
+    assert sum(p.offered for p in window.series(later + hour, hour)) == 0
