@@ -92,6 +92,22 @@ class LiveState:
             pipe.sadd(self.keys.agents(), str(agent_id))
             await pipe.execute()
 
+    async def put_agent_views(self, views: Mapping[int, Mapping[str, Any]]) -> None:
+        """``put_agent_view`` for many agents in one round trip (one MULTI)."""
+        if not views:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for agent_id, view in views.items():
+                fields = {"state": str(view["state"]), "since": str(view["since"]),
+                          "view": json_text(view, default=str)}
+                if view.get("reason"):
+                    fields["reason"] = str(view["reason"])
+                key = self.keys.agent_state(agent_id)
+                pipe.delete(key)
+                pipe.hset(key, mapping=fields)
+            pipe.sadd(self.keys.agents(), *(str(agent_id) for agent_id in views))
+            await pipe.execute()
+
     async def get_agent_view(self, agent_id: int) -> dict[str, Any] | None:
         """The view the projector wrote, or None (never written, or an older hash)."""
         raw = await self._redis.hget(self.keys.agent_state(agent_id), "view")

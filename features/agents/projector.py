@@ -5,9 +5,13 @@ all queues (membership, pause and its reason, the call it rings or talks for), o
 only the server knows: a change asked for and not yet confirmed (``pending``), one the PBX
 refused (``failed``, with its reason) and the wrap-up deadline. A pause made on the PBX console,
 an autopause, a PBX restart all reach it the same way as a change asked for in the browser:
-through the tracker's events. After each visible change the view is written to Redis, the state
-change is published on the bus (``AgentStateChanged``) and then, if the state moved, logged in
-PostgreSQL behind the projector (``StateLog.submit``: many changes per round trip).
+through the tracker's events. After each visible change the view is written to Redis, then the
+state change is published on the bus (``AgentStateChanged``); if the state moved, it is logged in
+PostgreSQL. Both writes go behind the projector, many changes per round trip (the views of a
+burst in one MULTI, the latest of each agent; the publications after it, every change in order):
+the next event never waits on Redis or PostgreSQL, so a busy PBX does not leave the views
+seconds behind. A failed Redis write is tried again (newer views win) before anything of it
+is published.
 
 Public API (``Projector(tracker, live, directory, state_log, wrapups, publish,
 pending_timeout=..., wrapup_seconds=settings.wrapup_for)``; without ``wrapup_seconds`` the
@@ -123,7 +127,7 @@ class Projector:
                  state_log: StateLog, wrapups: WrapUpStore,
                  publish: Callable[[DomainEvent], None], *, pending_timeout: float = 10.0,
                  wrapup_seconds: Callable[[str], int] | None = None,
-                 inbox_max: int = 100_000) -> None:
+                 inbox_max: int = 100_000, retry_seconds: float = 0.5) -> None:
         self.tracker = tracker
         self.live = live
         self.directory = directory
@@ -147,6 +151,13 @@ class Projector:
         self._unsubscribe: Callable[[], None] | None = None
         self.writes = 0
         self.errors = 0
+        # Written behind (see the module's docstring): the latest view of each agent not yet
+        # in Redis, and the changes to publish once it is, in order.
+        self._unwritten: dict[int, dict] = {}
+        self._announce: list[tuple[float, int, dict]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._retry_seconds = retry_seconds
+        self.view_batches = 0
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self, bus: EventBus[DomainEvent]) -> None:
@@ -166,9 +177,10 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        # What the projector saw is logged before the lease goes to another process.
+        # What the projector saw is stored before the lease goes to another process.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5):
+                await self._views_written()
                 await self.state_log.flushed()
 
     def submit(self, event: DomainEvent) -> None:
@@ -195,7 +207,12 @@ class Projector:
         """Wait until every event handed over so far is projected (tests, benchmarks)."""
         while not self._inbox.empty():
             await asyncio.sleep(0.005)
+        await self._views_written()
         await self.state_log.flushed()
+
+    async def _views_written(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
 
     # --- work ------------------------------------------------------------------------------
     async def rebuild(self) -> None:
@@ -312,11 +329,38 @@ class Projector:
                 old.wrapup_until, view.wrapup_until)})
             if view == old:
                 return
-        await self.live.put_agent_view(agent.id, view.model_dump(mode="json"))
         self._views[agent.id] = view
         self.writes += 1
-        # Published before the log is written: the agent's page waits on no PostgreSQL.
-        self._publish(AgentStateChanged(ts=now.timestamp(), agent_id=agent.id,
-                                        view=view.model_dump(mode="json")))
-        if moved:  # written behind: the next event does not wait on PostgreSQL
+        dumped = view.model_dump(mode="json")
+        self._unwritten[agent.id] = dumped
+        self._announce.append((now.timestamp(), agent.id, dumped))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_views(), name="agents-views")
+        if moved:
             self.state_log.submit(agent.id, view.state, view.reason, view.since)
+
+    async def _write_views(self) -> None:
+        while self._unwritten:
+            views, announce = self._unwritten, self._announce
+            self._unwritten, self._announce = {}, []
+            try:
+                await self.live.put_agent_views(views)
+            except asyncio.CancelledError:  # kept for the next writer
+                self._keep_unwritten(views, announce)
+                raise
+            except Exception as exc:  # Redis down: kept, tried again
+                self._keep_unwritten(views, announce)
+                self.errors += 1
+                log.warning("agent views not written to Redis (%d kept): %s", len(views),
+                            type(exc).__name__)
+                await asyncio.sleep(self._retry_seconds)
+                continue
+            self.view_batches += 1
+            for ts, agent_id, view in announce:
+                self._publish(AgentStateChanged(ts=ts, agent_id=agent_id, view=view))
+
+    def _keep_unwritten(self, views: dict[int, dict],
+                        announce: list[tuple[float, int, dict]]) -> None:
+        self._unwritten = {**views, **self._unwritten}  # a newer view of an agent wins
+        self._announce[:0] = announce

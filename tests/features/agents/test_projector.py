@@ -145,3 +145,51 @@ async def test_when_the_projector_falls_behind_its_bound_then_it_drops_and_rebui
         assert projector.dropped == 7
     finally:
         await projector.stop()
+
+
+async def test_when_views_change_in_a_burst_or_redis_refuses_then_they_are_written_behind_and_published_after(
+        sim, stacks, agents_db):
+    """The projector does not wait on Redis per change: a burst goes in few writes, each
+    change is published once its view is in Redis, in order; while Redis refuses nothing is
+    published or lost, and the latest view lands once it is back."""
+    import redis.asyncio as aioredis
+
+    from features.agents.projector import Projector
+    from state.live import LiveState
+
+    stack = await stacks(sim, leader=False)  # this test's projector is the only one
+    ids = [await make_agent(agents_db, f"Local/18{n:02d}@agents/n", ["support"])
+           for n in range(20)]
+    published: list[tuple[int, str, str | None]] = []
+
+    def publish(event) -> None:  # noqa: ANN001 (a DomainEvent)
+        if isinstance(event, AgentStateChanged):
+            published.append((event.agent_id, event.view["state"], event.view["reason"]))
+    projector = Projector(stack.cti.tracker, stack.live, stack.directory, stack.state_log,
+                          stack.wrapups, publish, retry_seconds=0.05)
+    await projector.start(stack.bus)
+    try:
+        for agent_id in ids:  # added to the queue paused, one after another
+            await stack.service.set_readiness(agent_id, "not_ready", "lunch")
+        await until(lambda: sum(1 for _i, s, r in published if r == "lunch") == 20, timeout=10)
+        await projector.idle()
+        assert projector.view_batches < projector.writes
+        for agent_id in ids:
+            assert (await stack.live.get_agent_view(agent_id))["reason"] == "lunch"
+        # Redis refuses (nothing listens there): nothing is published, nothing is lost.
+        good = projector.live
+        down = aioredis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+        projector.live = LiveState(down, stack.keys)
+        before = len(published)
+        await stack.service.set_readiness(ids[0], "not_ready", "training")
+        await stack.service.set_readiness(ids[0], "not_ready", "meeting")
+        await until(lambda: projector.errors >= 2, timeout=10)
+        assert len(published) == before
+        projector.live = good
+        await projector.idle()
+        await down.aclose()
+        assert published[before:] == [(ids[0], "not_ready", "training"),
+                                      (ids[0], "not_ready", "meeting")]
+        assert (await stack.live.get_agent_view(ids[0]))["reason"] == "meeting"
+    finally:
+        await projector.stop()
