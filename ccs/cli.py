@@ -221,15 +221,16 @@ def serve() -> None:
     """Run the server against the configured PostgreSQL, Redis and Asterisk (embedded
     PostgreSQL/Redis for those unset: stopped again when the server stops)."""
     from ccs.app import ConfigurationError, create_app
-    from ccs.serving import StartupError, serve_until_stopped
+    from ccs.serving import StartupError, event_loop_factory, serve_until_stopped
 
     settings = _settings()
     _require_secret_key(settings)
     with embedded_services(settings) as settings:
         try:
             app = create_app(settings)
-            asyncio.run(serve_until_stopped(settings, app, lambda: log.info(
-                "serving on http://%s:%d", settings.http.host, settings.http.port)))
+            with asyncio.Runner(loop_factory=event_loop_factory(settings)) as runner:
+                runner.run(serve_until_stopped(settings, app, lambda: log.info(
+                    "serving on http://%s:%d", settings.http.host, settings.http.port)))
         except (ConfigurationError, StartupError) as exc:
             raise click.ClickException(str(exc)) from exc
 

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ccs.serving import event_loop_factory
 from ccs.settings import Settings
 from state.db import create_pool, migrate_sync
 
@@ -137,4 +138,5 @@ async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack)
 def run_demo(settings: Settings) -> None:
     migrate_sync(settings.postgres.dsn)
     password = demo_password(settings)
-    asyncio.run(_serve(settings, password))
+    with asyncio.Runner(loop_factory=event_loop_factory(settings)) as runner:
+        runner.run(_serve(settings, password))

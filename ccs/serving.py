@@ -57,6 +57,16 @@ def settle_heap() -> None:
 GC_YOUNG_THRESHOLD = 10_000  # CPython's default is 700
 
 
+def event_loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The loop the server runs on (``asyncio.Runner(loop_factory=...)``): uvloop unless the
+    standard library's is asked for (None: asyncio's default)."""
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
+
+
 async def serve_until_stopped(
     settings: Settings, app: web.Application, on_ready: Callable[[], None] | None = None
 ) -> None:

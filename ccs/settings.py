@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or as one JSON object a line (`json`: time, "
         "level, logger, message) for a log collector.")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", description="The server's event loop: uvloop (libuv; the pop and the board "
+        "cost measurably less CPU per call on it, BENCHMARKS.md) or the standard library's.")
     local: LocalSettings = LocalSettings()
     postgres: PostgresSettings = PostgresSettings()
     redis: RedisSettings = RedisSettings()

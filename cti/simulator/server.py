@@ -9,7 +9,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from cti.simulator import wire
 from cti.simulator.channels import Clock
@@ -54,12 +54,13 @@ class AmiSession(asyncio.Protocol):
         self.events: set[str] | bool = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Not an isinstance check: uvloop's transports (the server's loop, CCS_EVENT_LOOP) are
+        # transports without deriving from asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
         if self.generation != self.sim.generation:
             # Accepted by a listener that has since closed (a client that reconnected during
             # the Shutdown): the process it reached is gone, as on a real restart.
-            transport.abort()
+            self.transport.abort()
             return
         self.sim.sessions.add(self)
         transport.write(wire.BANNER)

@@ -140,6 +140,9 @@ class Projector:
         self._wrapup_seconds = wrapup_seconds
         self._overlay: dict[int, Overlay] = {}
         self._views: dict[int, AgentView] = {}
+        # call id -> agents whose view shows that call (a call's end finds them without
+        # walking every agent's view: thousands of views, a hundred calls ending a second).
+        self._on_call: dict[str, set[int]] = {}
         # Bounded: when the projector falls this far behind it drops what comes and, once it has
         # caught up, rebuilds every view from the tracker (which is current), instead of
         # holding an unbounded backlog of events that are stale by the time they are applied.
@@ -232,7 +235,7 @@ class Projector:
                 stored = await self.live.get_agent_view(agent.id)
                 if stored is not None:
                     with contextlib.suppress(ValueError):
-                        self._views[agent.id] = AgentView.model_validate(stored)
+                        self._keep_view(agent.id, AgentView.model_validate(stored))
             await self._project(agent)
 
     async def _run(self) -> None:
@@ -276,7 +279,7 @@ class Projector:
                         + dt.timedelta(seconds=seconds))
             return [agent] if agent else []
         if isinstance(event, CallEnded):
-            ids = {i for i, v in self._views.items() if v.call_id == event.linkedid}
+            ids = set(self._on_call.get(event.linkedid, ()))
             agent = self.directory.agent_for_interface(event.interface) if event.interface else None
             if agent is not None:
                 ids.add(agent.id)
@@ -329,7 +332,7 @@ class Projector:
                 old.wrapup_until, view.wrapup_until)})
             if view == old:
                 return
-        self._views[agent.id] = view
+        self._keep_view(agent.id, view)
         self.writes += 1
         dumped = view.model_dump(mode="json")
         self._unwritten[agent.id] = dumped
@@ -339,6 +342,18 @@ class Projector:
                 self._write_views(), name="agents-views")
         if moved:
             self.state_log.submit(agent.id, view.state, view.reason, view.since)
+
+    def _keep_view(self, agent_id: int, view: AgentView) -> None:
+        old = self._views.get(agent_id)
+        if old is not None and old.call_id and old.call_id != view.call_id:
+            holders = self._on_call.get(old.call_id)
+            if holders is not None:
+                holders.discard(agent_id)
+                if not holders:
+                    del self._on_call[old.call_id]
+        if view.call_id:
+            self._on_call.setdefault(view.call_id, set()).add(agent_id)
+        self._views[agent_id] = view
 
     async def _write_views(self) -> None:
         while self._unwritten:

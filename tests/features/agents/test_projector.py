@@ -117,6 +117,7 @@ async def test_when_a_queue_call_with_wrap_up_goes_by_then_one_state_event_per_t
     # The wrap-up's durable deadline (a few ms after the one shown at the call's end) and the
     # change that ends it are not visible: one event per transition.
     assert published() == ["ringing", "on_call", "wrap_up", "ready"]
+    assert stack.projector._on_call == {}  # the call's end found its agent; nothing kept
 
 
 async def test_when_the_projector_falls_behind_its_bound_then_it_drops_and_rebuilds_and_goes_on(
