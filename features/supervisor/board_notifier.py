@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -335,16 +336,14 @@ class BoardNotifier:
         head, queue_names, agent_ids = self._pieces
         board = head().model_copy(update=self._lists)
         fields = head_fields(_dump(board))
-        for n, name in enumerate(queue_names(), 1):
-            tile = self._tile(name)
-            if tile is not None:
-                fields[f"queue:{name}"] = json_text(_dump(tile))
-            if n % _SLICE == 0:
-                await asyncio.sleep(0)
-        for n, agent_id in enumerate(agent_ids(), 1):
-            row = self._row(agent_id)
-            if row is not None:
-                fields[f"agent:{agent_id}"] = json_text(_dump(row))
+        pieces: list[tuple[str, Callable[[], BaseModel | None]]] = [
+            *((f"queue:{name}", functools.partial(self._tile, name)) for name in queue_names()),
+            *((f"agent:{agent_id}", functools.partial(self._row, agent_id))
+              for agent_id in agent_ids())]
+        for n, (field, build) in enumerate(pieces, 1):
+            item = build()
+            if item is not None:
+                fields[field] = json_text(_dump(item))
             if n % _SLICE == 0:
                 await asyncio.sleep(0)
         await self._snapshot.replace(fields)
