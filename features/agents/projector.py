@@ -127,7 +127,8 @@ class Projector:
                  state_log: StateLog, wrapups: WrapUpStore,
                  publish: Callable[[DomainEvent], None], *, pending_timeout: float = 10.0,
                  wrapup_seconds: Callable[[str], int] | None = None,
-                 inbox_max: int = 100_000, retry_seconds: float = 0.5) -> None:
+                 inbox_max: int = 100_000, retry_seconds: float = 0.5,
+                 stop_timeout: float = 5.0) -> None:
         self.tracker = tracker
         self.live = live
         self.directory = directory
@@ -160,6 +161,7 @@ class Projector:
         self._announce: list[tuple[float, int, dict]] = []
         self._writer: asyncio.Task[None] | None = None
         self._retry_seconds = retry_seconds
+        self._stop_timeout = stop_timeout
         self.view_batches = 0
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -180,11 +182,20 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        # What the projector saw is stored before the lease goes to another process.
+        # What the projector saw is stored before the lease goes to another process; what
+        # cannot be (Redis or PostgreSQL away) must not be written later over the new
+        # leader's: the writers stop, and what they hold waits for this process to lead again.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(self._stop_timeout):
                 await self._views_written()
                 await self.state_log.flushed()
+        if self._writer is not None and not self._writer.done():
+            log.warning("agents projector stopped with %d views not written to Redis",
+                        len(self._unwritten))
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        await self.state_log.pause()
 
     def submit(self, event: DomainEvent) -> None:
         self._offer(event)

@@ -7,7 +7,8 @@ Public API (``StateLog(pool)``):
   what is submitted while a write is under way goes in the next one, all of it in one round
   trip, in order. A failed write is tried again (every second) with what came meanwhile, so
   PostgreSQL down loses nothing the process holds; ``await flushed()`` waits until all is
-  written (tests, shutdown), ``pending`` says how much is not.
+  written (tests, shutdown), ``pending`` says how much is not; ``await pause()`` stops the
+  writing and keeps what is not written for the next ``submit``.
 - ``await time_in_states(day, tz="UTC", agent_id=None) -> list[TimeInState]``: seconds each agent
   spent in each state (and reason) during one calendar day in time zone ``tz``; a stretch that
   crosses midnight counts on both days for its part, an open stretch counts up to now.
@@ -15,6 +16,7 @@ Public API (``StateLog(pool)``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -71,6 +73,15 @@ class StateLog:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(
                 self._write_queued(), name="agents-state-log")
+
+    async def pause(self) -> None:
+        """Stop writing (the leader's work stops); what is not written stays for the next
+        ``submit``, ahead of it."""
+        if self._writer is not None and not self._writer.done():
+            log.warning("agent state log paused with %d changes not written", self.pending)
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
 
     async def flushed(self) -> None:
         while self._writer is not None and not self._writer.done():

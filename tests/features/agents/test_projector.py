@@ -2,6 +2,8 @@
 service's (over the Redis Stream, from any process)."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from cti.simulator.originate import inbound_call
@@ -194,3 +196,33 @@ async def test_when_views_change_in_a_burst_or_redis_refuses_then_they_are_writt
         assert (await stack.live.get_agent_view(ids[0]))["reason"] == "meeting"
     finally:
         await projector.stop()
+
+
+async def test_when_the_projector_stops_while_redis_refuses_then_it_writes_nothing_later(
+        sim, stacks, agents_db):
+    """A leader that stops (its lease lost) must not write its old views later over the new
+    leader's."""
+    import redis.asyncio as aioredis
+
+    from features.agents.projector import Projector
+    from state.live import LiveState
+
+    stack = await stacks(sim, leader=False)  # this test's projector is the only one
+    agent_id = await make_agent(agents_db, "Local/1890@agents/n", ["support"])
+    projector = Projector(stack.cti.tracker, stack.live, stack.directory, stack.state_log,
+                          stack.wrapups, lambda _e: None, retry_seconds=0.05, stop_timeout=0.3)
+    await projector.start(stack.bus)
+    await stack.service.set_readiness(agent_id, "not_ready", "lunch")
+    await until(lambda: (v := projector.view(agent_id)) is not None and v.reason == "lunch",
+                timeout=5)
+    await projector.idle()
+    good = projector.live
+    down = aioredis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    projector.live = LiveState(down, stack.keys)
+    await stack.service.set_readiness(agent_id, "not_ready", "training")
+    await until(lambda: projector.errors >= 1, timeout=5)
+    await projector.stop()
+    projector.live = good  # Redis is back: the stopped projector must not use it
+    await asyncio.sleep(0.3)
+    await down.aclose()
+    assert (await stack.live.get_agent_view(agent_id))["reason"] == "lunch"

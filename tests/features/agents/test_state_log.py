@@ -101,3 +101,27 @@ async def test_when_postgresql_refuses_the_write_then_the_changes_are_kept_and_w
     await log.flushed()
     assert [(s, r, a) for s, r, a, _e in await log.history(zoya)] == [
         ("ready", "", at(1, 9)), ("not_ready", "lunch", at(1, 10)), ("ready", "", at(1, 11))]
+
+
+async def test_when_the_log_is_paused_while_postgresql_refuses_then_nothing_is_written_until_the_next_submit(
+        agents_db):
+    """A leader that stops (its lease lost) must not write its old changes later over the new
+    leader's; if it leads again they go first."""
+    log = StateLog(agents_db, retry_seconds=0.05)
+    lev = await make_agent(agents_db, "Local/2007@agents/n", [])
+    await agents_db.execute("ALTER TABLE agent_state_log RENAME TO agent_state_log_away")
+    try:
+        log.submit(lev, "ready", None, at(1, 9))
+        for _ in range(200):
+            if log.failures:
+                break
+            await asyncio.sleep(0.01)
+        await log.pause()
+    finally:
+        await agents_db.execute("ALTER TABLE agent_state_log_away RENAME TO agent_state_log")
+    await asyncio.sleep(0.2)
+    assert await log.history(lev) == [] and log.pending == 1
+    log.submit(lev, "not_ready", "lunch", at(1, 10))
+    await log.flushed()
+    assert [(s, r, a) for s, r, a, _e in await log.history(lev)] == [
+        ("ready", "", at(1, 9)), ("not_ready", "lunch", at(1, 10))]
