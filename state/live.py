@@ -77,23 +77,10 @@ class LiveState:
             await pipe.execute()
         return record
 
-    async def put_agent_view(self, agent_id: int, view: Mapping[str, Any]) -> None:
-        """Replace the agent's whole view (``features.agents.schemas.AgentView`` as JSON; the
-        agents' projector is its only writer). ``state``/``reason``/``since`` stay readable as
-        fields for ``get_agent_state``."""
-        fields = {"state": str(view["state"]), "since": str(view["since"]),
-                  "view": json_text(view, default=str)}
-        if view.get("reason"):
-            fields["reason"] = str(view["reason"])
-        key = self.keys.agent_state(agent_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            pipe.sadd(self.keys.agents(), str(agent_id))
-            await pipe.execute()
-
     async def put_agent_views(self, views: Mapping[int, Mapping[str, Any]]) -> None:
-        """``put_agent_view`` for many agents in one round trip (one MULTI)."""
+        """Replace the whole view of each agent (``features.agents.schemas.AgentView`` as JSON;
+        the agents' projector is its only writer), all in one MULTI. ``state``/``reason``/
+        ``since`` stay readable as fields for ``get_agent_state``."""
         if not views:
             return
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -95,6 +95,7 @@ class StateLog:
                 # One transaction, statements pipelined: each row sees the ones before it.
                 await self._pool.executemany(_RECORD, batch)
                 self.batches += 1
+                continue
             except asyncio.CancelledError:
                 self._queued[:0] = batch
                 raise
@@ -103,10 +104,9 @@ class StateLog:
                 log.warning("agent state log not written (%d changes kept): %s",
                             len(batch), type(exc).__name__)
                 self._queued[:0] = batch
-                self._writing = 0
-                await asyncio.sleep(self._retry_seconds)
             finally:
                 self._writing = 0
+            await asyncio.sleep(self._retry_seconds)
 
     async def record(self, agent_id: int, state: str, reason: str | None,
                      at: dt.datetime) -> bool:

@@ -74,13 +74,6 @@ class BoardSnapshot:
         self._redis = redis
         self._key = key
 
-    async def write_full(self, board: Board) -> None:
-        data = _dump(board)
-        fields = head_fields(data)
-        fields.update({f"queue:{q['name']}": json_text(q) for q in data["queues"]})
-        fields.update({f"agent:{a['agent_id']}": json_text(a) for a in data["agents"]})
-        await self.replace(fields)
-
     async def replace(self, fields: dict[str, str]) -> None:
         """The whole snapshot is ``fields`` (what is not in it goes)."""
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -105,14 +98,6 @@ class BoardSnapshot:
         for name in _LISTS:
             board[name] = json.loads(raw.get(name, "[]"))
         return board
-
-
-def head_fields(data: dict[str, Any]) -> dict[str, str]:
-    """The snapshot's ``meta`` and lists of a board's JSON (its queues and agents aside)."""
-    fields = {"meta": json_text({k: v for k, v in data.items()
-                                 if k not in ("queues", "agents", *_LISTS)})}
-    fields.update({name: json_text(data[name]) for name in _LISTS})
-    return fields
 
 
 _SLICE = 50  # tiles or rows built between two yields to the loop (a few milliseconds)
@@ -159,19 +144,20 @@ class Coalescer:
 class BoardNotifier:
     def __init__(self, emitter: BoardEmitter, snapshot: BoardSnapshot, *,
                  board: Callable[[], Board],
+                 head: Callable[[], Board],
+                 queue_names: Callable[[], list[str]],
+                 agent_ids: Callable[[], list[int]],
                  tile: Callable[[str], QueueTile | None],
                  row: Callable[[int], AgentRow | None],
                  abandoned: Callable[[], Awaitable[list[AbandonedCall]]],
                  callbacks: Callable[[], Awaitable[list[Callback]]],
                  push_per_second: float, full_every: float = 60.0,
-                 lists_every: float = 5.0,
-                 head: Callable[[], Board] | None = None,
-                 queue_names: Callable[[], list[str]] | None = None,
-                 agent_ids: Callable[[], list[int]] | None = None) -> None:
+                 lists_every: float = 5.0) -> None:
         self._sio = emitter
-        # The periodic full snapshot piece by piece (without them: ``board()`` at once).
-        self._pieces = (head, queue_names, agent_ids) if head and queue_names and agent_ids \
-            else None
+        # The full snapshot is written piece by piece from these (``_write_full``).
+        self._head = head
+        self._queue_names = queue_names
+        self._agent_ids = agent_ids
         self._snapshot = snapshot
         self._board = board
         self._tile = tile
@@ -223,7 +209,7 @@ class BoardNotifier:
         self._sent.clear()
         for name in _LISTS:
             await self._reload(name)
-        await self._snapshot.write_full(self.board())
+        await self._write_full()
         self._tasks = [asyncio.create_task(self._run(), name="board-pushes"),
                        asyncio.create_task(self._refresh(), name="board-refresh")]
         self.running = True
@@ -330,16 +316,15 @@ class BoardNotifier:
     async def _write_full(self) -> None:
         """The whole snapshot again (queues or agents that went away disappear), built a
         slice at a time so that no pop or push waits behind two thousand rows."""
-        if self._pieces is None:
-            await self._snapshot.write_full(self.board())
-            return
-        head, queue_names, agent_ids = self._pieces
-        board = head().model_copy(update=self._lists)
-        fields = head_fields(_dump(board))
+        head = _dump(self._head().model_copy(update=self._lists))
+        fields = {"meta": json_text({k: v for k, v in head.items()
+                                     if k not in ("queues", "agents", *_LISTS)})}
+        fields.update({name: json_text(head[name]) for name in _LISTS})
         pieces: list[tuple[str, Callable[[], BaseModel | None]]] = [
-            *((f"queue:{name}", functools.partial(self._tile, name)) for name in queue_names()),
+            *((f"queue:{name}", functools.partial(self._tile, name))
+              for name in self._queue_names()),
             *((f"agent:{agent_id}", functools.partial(self._row, agent_id))
-              for agent_id in agent_ids())]
+              for agent_id in self._agent_ids())]
         for n, (field, build) in enumerate(pieces, 1):
             item = build()
             if item is not None:
