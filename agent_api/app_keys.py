@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from state.redis_keys import RedisKeys
 
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
+# The screen pop's card lookups only (ccs/app.py postgres_ctx): never queued behind other work.
+PG_POP_POOL = web.AppKey("pg_pop_pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
 TOKENS: web.AppKey["TokenIssuer"] = web.AppKey("tokens")
 HEALTH: web.AppKey["HealthRegistry"] = web.AppKey("health")

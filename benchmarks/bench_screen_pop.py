@@ -12,7 +12,8 @@ process, or in the simulator's, would be measured instead of the server). Every 
 (REST), goes ready (Socket.IO `set_readiness`) and is a member of one of `--queues` queues
 (leastrecent: one phone rings per call). The simulator plays the agents' phones (answer after
 1-2 s, talk 3-6 s). Half the callers were identified by the IVR (CCS_ACCOUNT, an account of the
-data set; the IVR's card prefetch is played by `IvrIdentifies`), half only by their number (a
+data set, with CCS_IVR and CCS_IDENTIFIED_BY as our IVR sets them; the IVR's card prefetch is
+played by `IvrIdentifies`), half only by their number (a
 phone of the data set); every caller number is used once,
 so each AgentCalled is matched to the `screen_pop` its agent received by (agent, caller number).
 
@@ -579,8 +580,11 @@ async def drive_calls(sim, callers: Callers, rate: float, count: int,
         queue, number, account = callers.next()
         if account and identified is not None:
             identified(account)
+        # What our IVR sets for a caller it identified and told the balance (transfer.py).
+        said = {"CCS_IVR": "balance", "CCS_IDENTIFIED_BY": "keyed"} if account else None
         sim.spawn(inbound_call(sim.pbx, queue, number, "Bench Caller", patience=120,
-                               account=account, intent="balance" if account else ""))
+                               account=account, intent="balance" if account else "",
+                               ivr_vars=said))
 
 
 def latencies(sent: Sent, receipts: list[Receipt], interfaces: dict[str, str],

@@ -21,6 +21,7 @@ from agent_api.app_keys import (
     METRICS,
     PASSWORDS,
     PG_POOL,
+    PG_POP_POOL,
     REDIS,
     REDIS_KEYS,
     SESSION_ENDED,
@@ -109,6 +110,13 @@ async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
         acquire_timeout=cfg.acquire_timeout,
     )
     app[PG_POOL] = pool
+    try:
+        app[PG_POP_POOL] = pop_pool = await create_pool(
+            cfg.dsn, min_size=1, max_size=cfg.pop_pool_max, command_timeout=cfg.command_timeout,
+            acquire_timeout=cfg.acquire_timeout)
+    except BaseException:
+        await pool.close()
+        raise
 
     async def status() -> dict:
         async with pool.acquire() as conn:
@@ -120,6 +128,7 @@ async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await pop_pool.close()
         await pool.close()
 
 

@@ -101,6 +101,7 @@ class IvrApplication:
                 await agi.set_variable("CCS_INTENT", ctx.intent)
                 await agi.set_variable("CCS_IVR", ";".join(filter(None, [ctx.summary(), "error"])))
                 await agi.set_variable("CCS_ACCOUNT", ctx.account.number if ctx.account else "")
+                await agi.set_variable("CCS_IDENTIFIED_BY", ctx.identified_by or "")
                 await agi.set_variable("CCS_QUEUE", s.default_queue)
             raise
         finally:

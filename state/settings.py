@@ -8,6 +8,12 @@ class PostgresSettings(BaseModel):
     )
     pool_min: int = Field(2, description="Connections the pool keeps open.")
     pool_max: int = Field(20, description="Most connections the pool opens.")
+    pop_pool_max: int = Field(
+        8, ge=1, le=100, description="Connections of the screen pop's own pool (its card "
+        "lookups, one or two a call, made while the caller is in the IVR), so they never wait "
+        "behind the answers, wrap-ups, reports and REST requests of the main pool (sharing it "
+        "left pops seconds late at a hundred calls a second: BENCHMARKS.md).",
+    )
     command_timeout: float = Field(10.0, description="Seconds before a query is abandoned.")
     acquire_timeout: float = Field(
         5.0,

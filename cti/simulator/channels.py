@@ -10,6 +10,9 @@ from cti.simulator.wire import Fields
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
 # The variables manager.conf `channelvars` copies into every channel snapshot.
 CHANNEL_VARS = ("CCS_ACCOUNT", "CCS_INTENT")
+# Listed in our manager.conf too but not in the recorded one: in a snapshot only once set (the
+# robocall's attempt; what our IVR says it did, ivr/flows/transfer.py).
+SET_ONLY_VARS = ("CCS_IVR", "CCS_IDENTIFIED_BY", "CCS_ATTEMPT")
 
 
 class Clock:
@@ -73,8 +76,8 @@ class Channel:
         ]
         fields += [(f"{prefix}ChanVariable", f"{var}={self.variables.get(var, '')}")
                    for var in CHANNEL_VARS]
-        if "CCS_ATTEMPT" in self.variables:  # robocalls (manager.conf channelvars lists it too)
-            fields.append((f"{prefix}ChanVariable", f"CCS_ATTEMPT={self.variables['CCS_ATTEMPT']}"))
+        fields += [(f"{prefix}ChanVariable", f"{var}={self.variables[var]}")
+                   for var in SET_ONLY_VARS if var in self.variables]
         return fields
 
 

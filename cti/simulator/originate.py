@@ -139,8 +139,10 @@ async def _inbound(pbx: Pbx, action: Action, aid: str | None, one: Channel, two:
 
 
 async def run_caller(pbx: Pbx, queue_name: str, one: Channel, two: Channel, patience: float,
-                     qtimeout: float, account: str, intent: str) -> None:
-    """The answered caller pair: `one` waits `patience` s (the phone), `two` runs IVR + Queue()."""
+                     qtimeout: float, account: str, intent: str,
+                     ivr_vars: dict[str, str] | None = None) -> None:
+    """The answered caller pair: `one` waits `patience` s (the phone), `two` runs IVR + Queue().
+    ``ivr_vars``: what our IVR also sets before the queue (CCS_IVR, CCS_IDENTIFIED_BY)."""
     answered = pbx.clock.now()
     one.application, one.app_data = "Wait", str(patience)
     gone_at = answered + patience
@@ -148,7 +150,7 @@ async def run_caller(pbx: Pbx, queue_name: str, one: Channel, two: Channel, pati
         hangup(pbx, two, 16)
         hangup(pbx, one, 16)
         return
-    two.variables.update(CCS_ACCOUNT=account, CCS_INTENT=intent)
+    two.variables.update(CCS_ACCOUNT=account, CCS_INTENT=intent, **(ivr_vars or {}))
     two.priority = 6
     queue = pbx.queues[queue_name]
     joined = pbx.clock.now()
@@ -158,7 +160,8 @@ async def run_caller(pbx: Pbx, queue_name: str, one: Channel, two: Channel, pati
 
 
 async def inbound_call(pbx: Pbx, queue_name: str, cid_num: str, cid_name: str, *, patience: float,
-                       qtimeout: float = 0.0, account: str = "", intent: str = "") -> None:
+                       qtimeout: float = 0.0, account: str = "", intent: str = "",
+                       ivr_vars: dict[str, str] | None = None) -> None:
     """A caller dialling in (scenario driver): same events as the Originate-made callers."""
     one, two = pbx.factory.local_pair(queue_name, "ccs-in")
     new_channel(pbx, one)
@@ -169,7 +172,7 @@ async def inbound_call(pbx: Pbx, queue_name: str, cid_num: str, cid_name: str, *
     local_bridge(pbx, one, two)
     new_state(pbx, two, 6)
     new_state(pbx, one, 6)
-    await run_caller(pbx, queue_name, one, two, patience, qtimeout, account, intent)
+    await run_caller(pbx, queue_name, one, two, patience, qtimeout, account, intent, ivr_vars)
 
 
 async def _callee(pbx: Pbx, action: Action, aid: str | None, one: Channel, two: Channel,

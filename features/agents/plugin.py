@@ -22,7 +22,7 @@ import socketio
 from aiohttp import web
 
 from agent_api.app_keys import (
-    BUS, CARDS, CTI, HEALTH, LIVE, PG_POOL, REDIS, REDIS_KEYS, SESSION_ENDED, TOKENS,
+    BUS, CARDS, CTI, HEALTH, LIVE, PG_POOL, PG_POP_POOL, REDIS, REDIS_KEYS, SESSION_ENDED, TOKENS,
 )
 from agent_api.auth import public
 from features.agents import http, http_cards
@@ -103,7 +103,7 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     sessions = SocketSessions(redis, keys, sio, ttl=app[TOKENS].ttl)
     app[SOCKET_SESSIONS] = sessions
     app[SESSION_ENDED].append(sessions.end)
-    builder = PopBuilder(pool, app[CARDS], parallel=settings.pop_lookups)
+    builder = PopBuilder(app[PG_POP_POOL], app[CARDS])
 
     async def record_answer(agent_id: int, event: CallAnswered, pop: Pop) -> None:
         # The call is the agent's from now on (its appeals and disposition check this).

@@ -4,9 +4,11 @@
 no database work: by the caller's number from ``CallStarted`` on (the caller is still in the
 IVR), by the account the IVR put in the channel variables (``CCS_ACCOUNT``, seen at
 ``CallOffered``) when it named one (several accounts on a number: a list to choose from; none:
-no card and an empty list), plus what the caller did in the IVR (the call's ``interactions``
-row, else the ``CCS_*`` variables). The card's JSON is made once per call, by the lookup; with a
-ringall queue every ringing agent's pop shares it.
+no card and an empty list), plus what the caller did in the IVR (the ``CCS_*`` variables our IVR
+sets when it hands the caller over; the call's ``interactions`` row only for an IVR that sets
+some but not those). The card's JSON is made once per call, by the lookup; with a ringall queue
+every ringing agent's pop shares it. The lookups use a PostgreSQL pool of their own
+(``PG_POP_POOL``): on the main pool they queued behind a busy hour's other work.
 
 :class:`PopStore` keeps each agent's open pops in Redis, so a browser that reconnects (or
 connects to another server process) gets them in its ``state`` at connect. Pops are written
@@ -107,9 +109,15 @@ def pop_wire(pop: Pop, facts: CallFacts | None = None) -> dict:
     return {**pop.model_dump(mode="json", exclude=set(_FACT_FIELDS)), **facts.wire()}
 
 
+# An empty variable is no variable on AMI (cti/tracker/channels.py), and CCS_IVR is empty for a
+# caller identified who did nothing else: one of the two is set by every transfer of our IVR.
+IVR_RECORD_VARS = ("CCS_IVR", "CCS_IDENTIFIED_BY")
+
+
 def ivr_from_vars(vars: dict[str, str]) -> IvrInfo | None:
-    """The IVR's channel variables (ivr/flows/transfer.py) when its row is not there."""
-    account, intent, summary = (vars.get(k, "") for k in ("CCS_ACCOUNT", "CCS_INTENT", "CCS_IVR"))
+    """What the caller did in the IVR, from the variables it set (ivr/flows/transfer.py)."""
+    account, intent, summary, identified_by = (
+        vars.get(k, "") for k in ("CCS_ACCOUNT", "CCS_INTENT", "CCS_IVR", "CCS_IDENTIFIED_BY"))
     if not (account or intent or summary):
         return None
     parts = summary.split(";") if summary else []
@@ -118,7 +126,8 @@ def ivr_from_vars(vars: dict[str, str]) -> IvrInfo | None:
         if part.startswith("readings:"):
             with contextlib.suppress(ValueError):
                 readings = int(part.partition(":")[2])
-    return IvrInfo(account=account or None, intent=intent or None, readings=readings,
+    return IvrInfo(identified_by=identified_by or None, account=account or None,
+                   intent=intent or None, readings=readings,
                    balance_heard="balance" in parts, outage_heard="outage" in parts,
                    summary=summary)
 
@@ -167,15 +176,13 @@ class PopBuilder:
     ``CallOffered`` (the IVR is done by then). At ``AgentRinging`` the facts are usually
     ready in memory; when not, the ring waits for the lookups already under way."""
 
-    def __init__(self, pool: asyncpg.Pool, cards: CardCache, *, candidates: int = 10,
-                 parallel: int = 32) -> None:
+    def __init__(self, pool: asyncpg.Pool, cards: CardCache, *, candidates: int = 10) -> None:
+        # The pop's own pool (PG_POP_POOL): its size bounds the lookups under way, and nothing
+        # else queues on it.
         self._pool = pool
         self._cards = cards
         self._candidates = candidates
         self._calls: dict[str, _Call] = {}
-        # Lookups at once: without a bound a burst of calls would take the whole pool from
-        # wrap-ups and REST.
-        self._slots = asyncio.Semaphore(parallel)
 
     def prepare(self, linkedid: str, caller_number: str, vars: dict[str, str], *,
                 ivr: bool = True) -> None:
@@ -187,20 +194,21 @@ class PopBuilder:
             while len(self._calls) >= _CALLS_KEPT:  # CallEnded missed (a lost AMI link)
                 self.forget(next(iter(self._calls)))
             call = self._calls[linkedid] = _Call(key, self._spawn(
-                self._bounded(self._card_facts(caller_number, vars)), "pop-card"))
+                self._card_facts(caller_number, vars), "pop-card"))
         elif call.key != key and not (call.key.startswith("account:")
                                       and key.startswith("phone:")):
             # The IVR named the account since the lookup by number began: that one wins.
             if not call.card.done():
                 call.card.cancel()
             call.key, call.ready = key, None
-            call.card = self._spawn(self._bounded(self._card_facts(caller_number, vars)),
-                                    "pop-card")
-        # Our IVR sets CCS_* variables whenever it hands a caller to a queue (ivr/flows/
-        # transfer.py, also on its error path): without them it kept no record of this call.
-        if ivr and call.ivr is None and any(k.startswith("CCS_") for k in vars):
-            call.ivr = self._spawn(self._bounded(ivr_context_of_call(self._pool, linkedid)),
-                                   "pop-ivr")
+            call.card = self._spawn(self._card_facts(caller_number, vars), "pop-card")
+        # Our IVR says what the caller did in the channel variables whenever it hands a caller
+        # to a queue (ivr/flows/transfer.py, its error path too): they are its record, and the
+        # ring waits for no query. Only an IVR that set some CCS_* but neither of these (an
+        # older one) makes the pop read the call's interactions row.
+        if (ivr and call.ivr is None and not any(k in vars for k in IVR_RECORD_VARS)
+                and any(k.startswith("CCS_") for k in vars)):
+            call.ivr = self._spawn(ivr_context_of_call(self._pool, linkedid), "pop-ivr")
             call.ready = None
 
     async def facts(self, linkedid: str, caller_number: str, vars: dict[str, str]) -> CallFacts:
@@ -258,10 +266,6 @@ class PopBuilder:
     def _drop(self, linkedid: str, call: _Call) -> None:
         if self._calls.get(linkedid) is call:
             del self._calls[linkedid]
-
-    async def _bounded(self, work):
-        async with self._slots:
-            return await work
 
     @staticmethod
     def _spawn(work, name: str) -> asyncio.Task:

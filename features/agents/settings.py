@@ -50,12 +50,6 @@ class AgentsSettings(BaseModel):
     socket_max_frame_bytes: int = Field(
         1_000_000, ge=1024, description="Largest Engine.IO frame (max_http_buffer_size); a "
         "bigger one closes that connection.")
-    pop_lookups: int = Field(
-        32, ge=1, le=500, description="Card and IVR-record lookups of the screen pop run at "
-        "once (each holds a PostgreSQL connection while it runs; the rest wait for one). Too "
-        "few and, at a hundred calls a second, the lookups queue up behind each other "
-        "(measured: 8 left the pops seconds late, BENCHMARKS.md).")
-
     @field_validator("pause_reasons")
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:

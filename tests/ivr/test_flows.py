@@ -157,7 +157,7 @@ async def test_when_unknown_account_keyed_repeatedly_then_call_goes_to_operator(
     assert call.played.count("ccs/ru/account-not-found") == 3
     assert call.variables == {
         "CCS_ACCOUNT": "", "CCS_INTENT": "identify", "CCS_IVR": "unidentified",
-        "CCS_QUEUE": "frontdesk",
+        "CCS_IDENTIFIED_BY": "", "CCS_QUEUE": "frontdesk",
     }
     interaction = await wait_interaction(ivr_db, call.uniqueid)
     assert (interaction["outcome"], interaction["queue_name"]) == ("transferred", "frontdesk")
@@ -229,7 +229,7 @@ async def test_when_caller_hears_balance_then_debt_said_in_rubles_and_operator_g
     assert call.played[start : start + len(money)] == money
     assert call.variables == {
         "CCS_ACCOUNT": acc.number, "CCS_INTENT": "debt", "CCS_IVR": "balance",
-        "CCS_QUEUE": "debt",
+        "CCS_IDENTIFIED_BY": "phone", "CCS_QUEUE": "debt",
     }
 
 

@@ -92,10 +92,11 @@ class Desk:
 
 
 def ring(sim: Simulator, queue: str, caller: str, *, account: str = "", patience: float = 30.0,
-         intent: str = "") -> asyncio.Task:
-    """A caller dialling in (PBX seconds; the simulator's clock is scaled)."""
+         intent: str = "", ivr_vars: dict[str, str] | None = None) -> asyncio.Task:
+    """A caller dialling in (PBX seconds; the simulator's clock is scaled); ``ivr_vars``: what
+    our IVR says it did (CCS_IVR, CCS_IDENTIFIED_BY)."""
     return sim.spawn(inbound_call(sim.pbx, queue, caller, "Caller", patience=patience,
-                                  account=account, intent=intent))
+                                  account=account, intent=intent, ivr_vars=ivr_vars))
 
 
 @pytest.fixture

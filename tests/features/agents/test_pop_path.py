@@ -219,6 +219,56 @@ async def test_when_the_ivr_recorded_the_call_then_the_pop_says_what_the_caller_
     assert pop["card"]["account"]["number"] == account["number"]
 
 
+async def test_when_the_ivr_says_what_the_caller_did_in_its_variables_then_the_pop_shows_it_without_its_record(
+    serve, simulator, pg_pool, make_account, desks
+):
+    # Our IVR sets CCS_IVR and CCS_IDENTIFIED_BY with the account (ivr/flows/transfer.py): no
+    # interactions row is read on the ring path (none exists here at all).
+    account = await make_account()
+    _, name = await make_agent(pg_pool, "Local/1005@agents/n", queue="outages")
+    server, _ = await serve()
+    d = await desk_for(server, name, desks)
+    await d.wait_for("state")
+    ring(simulator, "outages", "+79990000031", account=account["number"], intent="readings",
+         patience=3, ivr_vars={"CCS_IVR": "readings:2;balance", "CCS_IDENTIFIED_BY": "spoken"})
+    pop = await d.wait_for("screen_pop")
+    assert pop["ivr"] == {"identified_by": "spoken", "account": account["number"],
+                          "intent": "readings", "readings": 2, "balance_heard": True,
+                          "outage_heard": False, "summary": "readings:2;balance"}
+    assert pop["card"]["account"]["number"] == account["number"]
+    assert await pg_pool.fetchval("SELECT count(*) FROM interactions WHERE call_id = $1",
+                                  pop["call_id"]) == 0
+
+
+async def test_when_the_main_database_pool_is_taken_then_the_pop_still_brings_the_card(
+    serve, simulator, pg_pool, make_account, desks
+):
+    # A busy hour's answers, wrap-ups and reports may hold every connection of the main pool:
+    # the pop's card lookups have a pool of their own (PG_POP_POOL).
+    from agent_api.app_keys import PG_POOL
+
+    account = await make_account()
+    _, name = await make_agent(pg_pool, "Local/1005@agents/n", queue="outages")
+    server, app = await serve()
+    d = await desk_for(server, name, desks)
+    await d.wait_for("state")
+    main = app[PG_POOL]
+    held = []
+    try:
+        while True:  # every connection the server's own listeners do not hold already
+            try:
+                held.append(await main.acquire(timeout=0.5))
+            except TimeoutError:
+                break
+        assert main.get_size() == main.get_max_size()
+        ring(simulator, "outages", account["phone"], patience=3)
+        pop = await d.wait_for("screen_pop", timeout=4)  # the main pool would wait 5 s for one
+        assert pop["card"]["account"]["number"] == account["number"]
+    finally:
+        for conn in held:
+            await main.release(conn)
+
+
 async def test_when_nobody_answers_within_the_ring_timeout_then_the_pop_closes_not_answered_and_pops_again(
     serve, simulator, pg_pool, desks
 ):
