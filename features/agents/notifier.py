@@ -23,11 +23,13 @@ Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
   next pop.
 - ``AgentStateChanged`` (the projector's): ``state`` ``{readiness: AgentView}``.
 
-Only these kinds reach the notifier (its bus subscription accepts only :func:`notified`,
-before anything is buffered), so the member and queue traffic of a busy PBX cannot push a ringing event
-out. Events of one call are handled in order, in that call's lane; different calls (and the
-``state`` of different agents) run side by side, so a slow card lookup of one call does not
-hold up the next call's pop.
+The notifier is a callback of the bus (:meth:`PopNotifier.on_event`, inline in the tracker's
+publish) that keeps only :func:`notified` kinds and hands each to its lane at once: a lane's task
+is created while the AMI chunk is still being read, so a ring costs no extra turn of the event
+loop for a queue between the bus and the notifier (under load each turn is milliseconds). Events
+of one call are handled in order, in that call's lane; different calls (and the ``state`` of
+different agents) run side by side, so a slow card lookup of one call does not hold up the next
+call's pop.
 """
 from __future__ import annotations
 
@@ -106,6 +108,9 @@ class _Open:
 
 
 _OPEN_CALLS_KEPT = 20_000  # calls whose open pops are kept in memory (older: from Redis)
+# Events waiting in lanes: past this (PostgreSQL or Redis stuck for long at full traffic) new
+# ones are dropped and counted rather than kept until memory runs out.
+MAX_PENDING = 100_000
 
 
 class PopNotifier:
@@ -126,42 +131,55 @@ class PopNotifier:
         # put out is what Redis holds (the agent's disposition aside, read where shown); a new
         # holder starts empty and reads Redis for the calls it did not see.
         self._open: OrderedDict[str, dict[int, _Open]] = OrderedDict()
+        self._pending = 0
         self.emitted = 0
         self.errors = 0
+        self.dropped = 0
 
     async def emit(self, agent_id: int, event: str, data: dict) -> None:
         # Every payload here is JSON already: python-socketio need not search it for bytes.
         await self._sio.emit(event, JsonOnly(data), to=room_of(agent_id), namespace=NAMESPACE)
         self.emitted += 1
 
-    async def run(self, events: Any) -> None:
-        """Consume events until cancelled (or the source ends): each goes to its lane, which
-        handles it after the lane's earlier events; one bad event never stops a lane."""
-        try:
-            async for event in events:
-                self.dispatch(event)
-        finally:
-            tasks = list(self._lane_tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._lanes.clear()
-            self._open.clear()
+    def on_event(self, event: Any) -> None:
+        """The bus's callback (inline, in the tracker's publish): the kinds the notifier
+        handles go to their lanes now."""
+        if notified(event):
+            self.dispatch(event)
+
+    async def stop(self) -> None:
+        """Cancel the lanes and forget the open pops (Redis keeps them for the next leader);
+        call once the bus no longer calls :meth:`on_event`."""
+        tasks = list(self._lane_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lanes.clear()
+        self._pending = 0
+        self._open.clear()
 
     def dispatch(self, event: Any) -> None:
+        """Hand ``event`` to its lane, which handles it after the lane's earlier events; one
+        bad event never stops a lane."""
+        if self._pending >= MAX_PENDING:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 10_000 == 0:
+                log.error("notifier: %d events dropped, %d waiting", self.dropped, self._pending)
+            return
+        self._pending += 1
         key = lane_of(event)
         pending = self._lanes.get(key)
         if pending is not None:  # the lane's task is running: it takes this one after the rest
             pending.append(event)
             return
         self._lanes[key] = deque([event])
-        task = asyncio.create_task(self._drain(key), name="notifier-lane")
+        task = asyncio.get_running_loop().create_task(self._drain(key), name="notifier-lane")
         self._lane_tasks.add(task)
         task.add_done_callback(self._lane_tasks.discard)
 
     @property
     def pending(self) -> int:
-        return sum(len(q) for q in self._lanes.values())
+        return self._pending
 
     async def _drain(self, key: str) -> None:
         pending = self._lanes[key]
@@ -184,6 +202,7 @@ class PopNotifier:
                     log.warning("notifier: handling %s failed: %s", getattr(event, "kind", "?"),
                                 type(exc).__name__)
                 pending.popleft()
+                self._pending -= 1
         finally:
             # No await between the last check and this: a new event either saw the lane (and
             # was taken above) or finds it gone and starts a new one.

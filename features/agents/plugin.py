@@ -31,9 +31,7 @@ from features.agents.directory import AgentDirectory
 from features.agents.intent import IntentStore
 from features.agents.interface_map import InterfaceMap
 from features.agents.leader import AgentsLeader
-from features.agents.notifier import (
-    PopNotifier, disposition_changed, notified,
-)
+from features.agents.notifier import PopNotifier, disposition_changed
 from features.agents.pop_schemas import Pop
 from features.agents.pops import PopBuilder, PopStore
 from features.agents.projector import Projector
@@ -155,18 +153,18 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     app[http_cards.DISPOSITION_LISTENER] = functools.partial(disposition_changed, sio)
 
     notifier_task: list[asyncio.Task] = []
+    unsubscribe: list[Callable[[], None]] = []
 
     async def start_notifier() -> None:
         # The map asks PostgreSQL at each ring until it has loaded every agent: start it first.
         notifier_task.append(asyncio.create_task(interfaces.run(), name="agents-interface-map"))
-        # Filtered on the bus's callback, before any queue: the PBX's other traffic never
-        # pushes a ringing event out of the notifier's queue.
-        events = app[BUS].queue(maxsize=100_000, accept=notified)
-        task = asyncio.create_task(notifier.run(events), name="agents-notifier")
-        task.add_done_callback(lambda _t: events.close())
-        notifier_task.append(task)
+        # Inline on the bus: a ring reaches its lane with no queue (and no loop turn) between.
+        unsubscribe.append(app[BUS].subscribe(notifier.on_event))
 
     async def stop_notifier() -> None:
+        while unsubscribe:
+            unsubscribe.pop()()
+        await notifier.stop()
         while notifier_task:
             task = notifier_task.pop()
             task.cancel()
@@ -187,6 +185,7 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
                  else "starting" if leadership.held else "standby")
         return {"status": "ok", "state": state, "notifier_emitted": notifier.emitted,
                 "notifier_errors": notifier.errors, "notifier_pending": notifier.pending,
+                "notifier_dropped": notifier.dropped,
                 "pops_preparing": len(builder), "interface_map": interfaces.status()}
 
     app[HEALTH].register("agents", status)

@@ -1,0 +1,49 @@
+"""The pop notifier is a callback of the bus: an event reaches its lane inside the tracker's
+publish (no queue and no loop turn between), and a notifier whose lanes are full drops and
+counts instead of growing without bound."""
+from __future__ import annotations
+
+from tests.features.agents.pop_rig import (  # noqa: F401 (fixtures)
+    app_settings, desk_for, desks, login, make_agent, serve, settings, simulator,
+)
+
+
+async def test_when_the_bus_publishes_then_the_event_is_in_its_lane_before_any_await(
+    serve, pg_pool, desks
+):
+    from agent_api.app_keys import BUS
+    from features.agents.plugin import NOTIFIER
+    from state.events import AgentStateChanged
+
+    agent_id, name = await make_agent(pg_pool, "Local/1007@agents/n", queue="outages")
+    base, app = await serve()
+    desk = await desk_for(base, name, desks)
+    await desk.wait_for("state")
+    notifier = app[NOTIFIER]
+    before = notifier.pending
+    app[BUS].publish(AgentStateChanged(ts=1.0, agent_id=agent_id, view={"state": "ready"}))
+    assert notifier.pending == before + 1  # taken inline, not left in a bus queue
+    got = await desk.wait_for("state", lambda s: s.get("readiness") == {"state": "ready"})
+    assert got == {"readiness": {"state": "ready"}}
+    assert notifier.pending == 0
+
+
+async def test_when_the_lanes_are_full_then_new_events_are_dropped_and_counted(
+    serve, pg_pool, desks, monkeypatch
+):
+    from agent_api.app_keys import BUS
+    from features.agents import notifier as notifier_module
+    from features.agents.plugin import NOTIFIER
+    from state.events import AgentStateChanged
+
+    agent_id, name = await make_agent(pg_pool, "Local/1008@agents/n", queue="outages")
+    base, app = await serve()
+    desk = await desk_for(base, name, desks)
+    await desk.wait_for("state")
+    monkeypatch.setattr(notifier_module, "MAX_PENDING", 2)
+    notifier = app[NOTIFIER]
+    for n in range(3):  # one publish after another, no await between: the lane holds them
+        app[BUS].publish(AgentStateChanged(ts=1.0 + n, agent_id=agent_id, view={"n": n}))
+    assert (notifier.pending, notifier.dropped) == (2, 1)
+    await desk.wait_for("state", lambda s: s.get("readiness") == {"n": 1})
+    assert [s["readiness"] for e, s in desk.events if e == "state"][1:] == [{"n": 0}, {"n": 1}]
