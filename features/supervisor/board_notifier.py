@@ -1,11 +1,11 @@
 """The board's pushes to every supervisor, coalesced, and the snapshot kept in Redis.
 
 Leader work (one per PBX): the metrics say what changed (``queue_changed(name)``,
-``agent_changed(agent_id)``, ``abandoned_changed()``, ``callbacks_changed()``); each changed
-item is pushed to the room ``supervisors`` of namespace ``/supervisor`` at most
-``push_per_second`` times a second, and never later than one second after its first change
-(a burst of changes becomes one push with the state as it is when the push goes out). The first
-change after a quiet spell goes out at once. ``audit(entry)`` is pushed as it comes (rare).
+``agent_changed(agent_id)``, ``abandoned_changed()``, ``callbacks_changed()``); what changed
+is pushed to the room ``supervisors`` of namespace ``/supervisor`` in flushes at most
+``push_per_second`` a second, each no later than ``1 / push_per_second`` after the first change
+in it (a burst of changes becomes one push with the state as it is when the push goes out). The
+first change after a quiet spell goes out at once. ``audit(entry)`` is pushed as it comes (rare).
 
 Events: ``queues {queues: [QueueTile]}`` and ``agents {agents: [AgentRow]}`` (one frame per
 flush each, with only the queues or agents due in it: with thousands of agents a frame per item
@@ -104,41 +104,40 @@ _SLICE = 50  # tiles or rows built between two yields to the loop (a few millise
 
 
 class Coalescer:
-    """Keys marked as changed come out of :meth:`due` at most once per ``interval`` each, and
-    no later than ``interval`` after their first mark (at once after a quiet spell)."""
+    """Keys marked as changed come out of :meth:`due` together: one flush for every key marked
+    since the last, at most once per ``interval``, no later than ``interval`` after the first
+    mark, and at once after a quiet spell. So each key is pushed at most once per interval, and
+    a flush is one frame per kind whatever the number of keys in it: with a timer per key (as
+    before) 2,000 agents changing at different moments made some 58 frames a second per board,
+    each sent to every board."""
 
     def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
         self._clock = clock
-        self._due: dict[Hashable, float] = {}
-        self._last: dict[Hashable, float] = {}
+        self._marked: dict[Hashable, None] = {}  # a set that keeps the order of marking
+        self._at: float | None = None  # when the marked keys are due
+        self._last = -math.inf  # the last flush
         self.wakeup = asyncio.Event()
 
     def mark(self, key: Hashable) -> None:
-        if key in self._due:
-            return
-        now = self._clock()
-        at = max(now, self._last.get(key, -math.inf) + self.interval)
-        self._due[key] = at
-        if at <= now:
-            self.wakeup.set()
-        elif len(self._due) == 1 or at < min(self._due.values()):
-            self.wakeup.set()  # the runner sleeps until the earliest due time: recompute
+        self._marked[key] = None
+        if self._at is None:
+            self._at = max(self._clock(), self._last + self.interval)
+            self.wakeup.set()  # the runner sleeps until the due time: tell it the new one
 
     def due(self) -> list[Hashable]:
         now = self._clock()
-        ready = [k for k, at in self._due.items() if at <= now]
-        for key in ready:
-            del self._due[key]
-            self._last[key] = now
-        if len(self._last) > 10_000:  # keys that went quiet long ago
-            self._last = {k: t for k, t in self._last.items() if now - t < self.interval}
-        return ready
+        if self._at is None or now < self._at:
+            return []
+        keys = list(self._marked)
+        self._marked.clear()
+        self._at, self._last = None, now
+        return keys
 
     def next_in(self) -> float | None:
-        if not self._due:
+        if self._at is None:
             return None
-        return max(0.0, min(self._due.values()) - self._clock())
+        return max(0.0, self._at - self._clock())
 
 
 class BoardNotifier:
