@@ -159,6 +159,17 @@ async def desk_for(base: str, name: str, desks: list) -> Desk:
     return desk
 
 
+async def started_desk(serve, pool, desks: list, interface: str, queue: str = "support"
+                       ) -> tuple[int, Any, Desk]:
+    """A new agent on ``interface``, the server started, the agent's desk connected and its
+    first ``state`` received: (agent id, the application, the desk)."""
+    agent_id, name = await make_agent(pool, interface, queue=queue)
+    base, app = await serve()
+    desk = await desk_for(base, name, desks)
+    await desk.wait_for("state")
+    return agent_id, app, desk
+
+
 async def open_desk(base: str, pool, interface: str | None, desks: list, queue="support") -> tuple[int, Desk]:
     """A new agent and their desk (for tests where the agent's phone plays no part)."""
     agent_id, name = await make_agent(pool, interface, queue=queue)

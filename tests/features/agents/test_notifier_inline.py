@@ -4,7 +4,7 @@ counts instead of growing without bound."""
 from __future__ import annotations
 
 from tests.features.agents.pop_rig import (  # noqa: F401 (fixtures)
-    app_settings, desk_for, desks, login, make_agent, serve, settings, simulator,
+    app_settings, desks, serve, settings, simulator, started_desk,
 )
 
 
@@ -15,10 +15,8 @@ async def test_when_the_bus_publishes_then_the_event_is_in_its_lane_before_any_a
     from features.agents.plugin import NOTIFIER
     from state.events import AgentStateChanged
 
-    agent_id, name = await make_agent(pg_pool, "Local/1007@agents/n", queue="outages")
-    base, app = await serve()
-    desk = await desk_for(base, name, desks)
-    await desk.wait_for("state")
+    agent_id, app, desk = await started_desk(serve, pg_pool, desks, "Local/1007@agents/n",
+                                             queue="outages")
     notifier = app[NOTIFIER]
     before = notifier.pending
     app[BUS].publish(AgentStateChanged(ts=1.0, agent_id=agent_id, view={"state": "ready"}))
@@ -36,10 +34,8 @@ async def test_when_the_lanes_are_full_then_new_events_are_dropped_and_counted(
     from features.agents.plugin import NOTIFIER
     from state.events import AgentStateChanged
 
-    agent_id, name = await make_agent(pg_pool, "Local/1008@agents/n", queue="outages")
-    base, app = await serve()
-    desk = await desk_for(base, name, desks)
-    await desk.wait_for("state")
+    agent_id, app, desk = await started_desk(serve, pg_pool, desks, "Local/1008@agents/n",
+                                             queue="outages")
     monkeypatch.setattr(notifier_module, "MAX_PENDING", 2)
     notifier = app[NOTIFIER]
     for n in range(3):  # one publish after another, no await between: the lane holds them

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tests.features.agents.pop_rig import (  # noqa: F401 (fixtures)
     app_settings, desk_for, desks, login, make_account, make_agent, ring, serve, settings,
-    simulator,
+    simulator, started_desk,
 )
 from tests.helpers import until
 
@@ -225,10 +225,7 @@ async def test_when_the_ivr_says_what_the_caller_did_in_its_variables_then_the_p
     # Our IVR sets CCS_IVR and CCS_IDENTIFIED_BY with the account (ivr/flows/transfer.py): how
     # the caller was identified comes from them (no interactions row is written here).
     account = await make_account()
-    _, name = await make_agent(pg_pool, "Local/1005@agents/n", queue="outages")
-    server, _ = await serve()
-    d = await desk_for(server, name, desks)
-    await d.wait_for("state")
+    _, _, d = await started_desk(serve, pg_pool, desks, "Local/1005@agents/n", queue="outages")
     ring(simulator, "outages", "+79990000031", account=account["number"], intent="readings",
          patience=3, ivr_vars={"CCS_IVR": "readings:2;balance", "CCS_IDENTIFIED_BY": "spoken"})
     pop = await d.wait_for("screen_pop")
@@ -246,10 +243,7 @@ async def test_when_the_main_database_pool_is_taken_then_the_pop_still_brings_th
     from agent_api.app_keys import PG_POOL
 
     account = await make_account()
-    _, name = await make_agent(pg_pool, "Local/1005@agents/n", queue="outages")
-    server, app = await serve()
-    d = await desk_for(server, name, desks)
-    await d.wait_for("state")
+    _, app, d = await started_desk(serve, pg_pool, desks, "Local/1005@agents/n", queue="outages")
     main = app[PG_POOL]
     held = []
     try:
