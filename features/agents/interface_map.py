@@ -11,7 +11,8 @@ reloaded, and until that reload is done (or while PostgreSQL is away) :meth:`get
 PostgreSQL as before: the map is never trusted when it may be stale.
 
 Public API (``InterfaceMap(pool)``): ``await run()`` until cancelled (the notifier's owner runs
-it); ``await get(interface) -> Agent | None`` (only active agents of role ``agent``);
+it); ``await get(interface) -> Agent | None`` (only active agents of role ``agent``),
+``known(interface)`` the same from memory only (no await);
 ``current`` (the map is being kept true); ``status()``.
 """
 from __future__ import annotations
@@ -54,6 +55,13 @@ class InterfaceMap:
     def status(self) -> dict:
         return {"current": self.current, "agents": len(self._by_interface),
                 "changes_applied": self.applied}
+
+    def known(self, interface: str) -> tuple[bool, Agent | None]:
+        """``(True, agent or None)`` from memory while the map is current; ``(False, None)``
+        when only :meth:`get` (PostgreSQL) can tell."""
+        if self.current:
+            return True, self._by_interface.get(interface)
+        return False, None
 
     async def get(self, interface: str) -> Agent | None:
         if self.current:

@@ -10,7 +10,9 @@ Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
   and the IVR's record of the call; the caller waits in the queue meanwhile.
 - ``AgentRinging``: ``screen_pop`` to that agent (``transferred_from`` when the call was moved),
   from the facts ready in memory; the agent from the interface map (no PostgreSQL per ring).
-  The emit goes first, Redis (for reconnects) after it.
+  The emit goes first, Redis (for reconnects) after it. When the card is ready, the agent known
+  and nothing of the call waits in its lane, the pop is put on the agent's sockets inside the
+  publish itself (``PopRedisManager.emit_now``); otherwise the call's lane pops it.
 - ``CallAnswered``: ``pop_update`` (answered) to the agent who answered, ``pop_closed``
   ``answered_elsewhere`` to every other agent it was ringing for (ringall).
 - ``AgentRingNoAnswer``: ``pop_closed`` ``not_answered``.
@@ -97,6 +99,8 @@ class Agents(Protocol):
 
     async def get(self, interface: str) -> Agent | None: ...
 
+    def known(self, interface: str) -> tuple[bool, Agent | None]: ...
+
 
 @dataclass
 class _Open:
@@ -122,6 +126,10 @@ class PopNotifier:
         self._builder = builder
         self._store = store
         self._agent_of = agents.get
+        self._agent_known = agents.known
+        # The manager's emit without a suspension point (socket_manager.PopRedisManager), when
+        # the server has one: a ring whose card is ready is popped inside the bus's publish.
+        self._emit_now = getattr(getattr(emitter, "manager", None), "emit_now", None)
         # Calls whose answer / hang-up is handled at once (each writes PostgreSQL or Redis).
         self._call_slots = asyncio.Semaphore(parallel_calls)
         self._transferred: dict[str, str] = {}  # linkedid -> who had it before
@@ -133,6 +141,7 @@ class PopNotifier:
         self._open: OrderedDict[str, dict[int, _Open]] = OrderedDict()
         self._pending = 0
         self.emitted = 0
+        self.emitted_at_once = 0  # rings popped inside the publish (no lane, no loop turn)
         self.errors = 0
         self.dropped = 0
 
@@ -161,6 +170,9 @@ class PopNotifier:
     def dispatch(self, event: Any) -> None:
         """Hand ``event`` to its lane, which handles it after the lane's earlier events; one
         bad event never stops a lane."""
+        if (isinstance(event, AgentRinging) and lane_of(event) not in self._lanes
+                and self._ring_now(event)):
+            return
         if self._pending >= MAX_PENDING:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 10_000 == 0:
@@ -271,6 +283,41 @@ class PopNotifier:
         return updated
 
     # --- the pop's lifecycle --------------------------------------------------------------------
+    def _ring_now(self, event: AgentRinging) -> bool:
+        """Pop a ring at once, inside the publish, when nothing of its call waits in a lane and
+        all it needs is in memory (the agent, the card); False: the lane pops it."""
+        if self._emit_now is None:
+            return False
+        try:
+            known, agent = self._agent_known(event.interface)
+            if not known:
+                return False
+            if agent is None:
+                return True  # a member no agent logs in as: nobody to show it to
+            facts = self._builder.ready_now(event.linkedid, event.caller_number, event.vars)
+            if facts is None:
+                return False
+            pop = self._builder.pop(facts, linkedid=event.linkedid, queue=event.queue,
+                                    caller_number=event.caller_number,
+                                    ringing_at=utc(event.ts),
+                                    transferred_from=self._transferred.get(event.linkedid))
+            wire = pop_wire(pop, facts)
+            if not self._emit_now("screen_pop", JsonOnly(wire), namespace=NAMESPACE,
+                                  to=room_of(agent.id)):
+                return False
+        except Exception as exc:  # nothing was sent: the lane tries (and reports) it again
+            log.debug("pop at once not possible: %s", type(exc).__name__)
+            return False
+        self.emitted += 1
+        self.emitted_at_once += 1
+        try:
+            self._remember(agent.id, pop, wire)
+            self._store.ring(agent.id, pop.call_id, _stored(wire))  # queued, not awaited
+        except Exception as exc:  # the pop is out; a reconnect may miss it
+            self.errors += 1
+            log.warning("notifier: storing a pop failed: %s", type(exc).__name__)
+        return True
+
     async def _ringing(self, event: AgentRinging) -> None:
         agent = await self._agent_of(event.interface)
         if agent is None:

@@ -186,6 +186,7 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
         return {"status": "ok", "state": state, "notifier_emitted": notifier.emitted,
                 "notifier_errors": notifier.errors, "notifier_pending": notifier.pending,
                 "notifier_dropped": notifier.dropped,
+                "notifier_at_once": notifier.emitted_at_once,
                 "pops_preparing": len(builder), "interface_map": interfaces.status()}
 
     app[HEALTH].register("agents", status)

@@ -114,6 +114,12 @@ def pop_wire(pop: Pop, facts: CallFacts | None = None) -> dict:
 IVR_RECORD_VARS = ("CCS_IVR", "CCS_IDENTIFIED_BY")
 
 
+def _needs_record(vars: dict[str, str]) -> bool:
+    """An IVR set some CCS_* variables but did not say what the caller did (an older one)."""
+    return (not any(k in vars for k in IVR_RECORD_VARS)
+            and any(k.startswith("CCS_") for k in vars))
+
+
 def ivr_from_vars(vars: dict[str, str]) -> IvrInfo | None:
     """What the caller did in the IVR, from the variables it set (ivr/flows/transfer.py)."""
     account, intent, summary, identified_by = (
@@ -206,8 +212,7 @@ class PopBuilder:
         # to a queue (ivr/flows/transfer.py, its error path too): they are its record, and the
         # ring waits for no query. Only an IVR that set some CCS_* but neither of these (an
         # older one) makes the pop read the call's interactions row.
-        if (ivr and call.ivr is None and not any(k in vars for k in IVR_RECORD_VARS)
-                and any(k.startswith("CCS_") for k in vars)):
+        if ivr and call.ivr is None and _needs_record(vars):
             call.ivr = self._spawn(ivr_context_of_call(self._pool, linkedid), "pop-ivr")
             call.ready = None
 
@@ -236,15 +241,33 @@ class PopBuilder:
                 if attempt == 2:
                     log.warning("pop without a card: the lookup failed (%s)", type(exc).__name__)
                 continue
-            account = vars.get("CCS_ACCOUNT", "")
-            shown = facts.card.account.number if facts.card else (account or None)
-            ready = CallFacts(card=facts.card, candidates=facts.candidates,
-                              ivr=(ivr_from_context(context, shown) if context else None)
-                              or ivr_from_vars(vars), _cards_json=facts.cards_json())
+            ready = _ready(facts, context, vars)
             if self._calls.get(linkedid) is call:
                 call.ready = ready
             return ready
         return CallFacts(ivr=ivr_from_vars(vars))
+
+    def ready_now(self, linkedid: str, caller_number: str,
+                  vars: dict[str, str]) -> CallFacts | None:
+        """The call's facts when its lookups are done, without waiting (the notifier pops a
+        ring at once with them); None when the ring must go through :meth:`facts` (a lookup
+        under way or failed, or the ring names an account the lookups did not)."""
+        call = self._calls.get(linkedid)
+        if call is None:
+            return None
+        if call.ready is not None:
+            return call.ready
+        key = _card_key(caller_number, vars)
+        if call.key != key and not (call.key.startswith("account:") and key.startswith("phone:")):
+            return None
+        if call.ivr is None and _needs_record(vars):  # CallOffered missed: facts() reads it
+            return None
+        if not all(t.done() and not t.cancelled() and t.exception() is None
+                   for t in call.tasks()):
+            return None
+        call.ready = _ready(call.card.result(),
+                            call.ivr.result() if call.ivr is not None else None, vars)
+        return call.ready
 
     def forget(self, linkedid: str) -> None:
         call = self._calls.pop(linkedid, None)
@@ -296,9 +319,24 @@ class PopBuilder:
                     vars: dict[str, str], ringing_at: dt.datetime,
                     transferred_from: str | None = None) -> tuple[Pop, CallFacts]:
         facts = await self.facts(linkedid, caller_number, vars)
+        return self.pop(facts, linkedid=linkedid, queue=queue, caller_number=caller_number,
+                        ringing_at=ringing_at, transferred_from=transferred_from), facts
+
+    @staticmethod
+    def pop(facts: CallFacts, *, linkedid: str, queue: str, caller_number: str,
+            ringing_at: dt.datetime, transferred_from: str | None = None) -> Pop:
         return Pop(call_id=linkedid, queue=queue, caller_number=caller_number,
                    ringing_at=ringing_at, card=facts.card, candidates=facts.candidates,
-                   ivr=facts.ivr, transferred_from=transferred_from), facts
+                   ivr=facts.ivr, transferred_from=transferred_from)
+
+
+def _ready(found: CallFacts, context: dict | None, vars: dict[str, str]) -> CallFacts:
+    """The facts a ring shows: the card lookup's, with the IVR's record (or its variables)."""
+    account = vars.get("CCS_ACCOUNT", "")
+    shown = found.card.account.number if found.card else (account or None)
+    return CallFacts(card=found.card, candidates=found.candidates,
+                     ivr=(ivr_from_context(context, shown) if context else None)
+                     or ivr_from_vars(vars), _cards_json=found.cards_json())
 
 
 class PopStore:

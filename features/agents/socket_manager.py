@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import socketio
@@ -46,6 +47,12 @@ class JsonPacket(socketio.packet.Packet):
         if isinstance(data, JsonOnly):
             return False
         return super().data_is_binary(data)
+
+
+def _event_packet(namespace: str, event_text: str, encoded: str) -> eio_packet.Packet:
+    """One Socket.IO EVENT packet, in its Engine.IO MESSAGE, from the encoded name and data."""
+    head = str(sio_packet.EVENT) + ("" if namespace == "/" else namespace + ",")
+    return eio_packet.Packet(eio_packet.MESSAGE, f"{head}[{event_text},{encoded}]")
 
 
 class PopRedisManager(socketio.AsyncRedisManager):
@@ -102,6 +109,35 @@ class PopRedisManager(socketio.AsyncRedisManager):
         encoded = json_text(data)
         event_text = json_text(event)
         await self._deliver(namespace, room, skip_sid, event_text, encoded)
+        self._queue_message(event_text, encoded, namespace, room, skip_sid)
+
+    def emit_now(self, event: str, data: JsonOnly, *, namespace: str, to: str) -> bool:
+        """:meth:`emit` without a suspension point, for the screen pop: the packet is put on
+        the queue of each socket of the room in this process (what engine.io's own ``send``
+        does once it has checked the socket, which is all it awaits) and the message for the
+        other processes queued. False, with nothing sent, when a socket of the room is closing
+        or its client stopped pinging: :meth:`emit` deals with those."""
+        eio = self.server.eio
+        sockets = []
+        if namespace in self.rooms:
+            now = time.time()
+            for _sid, eio_sid in self.get_participants(namespace, to):
+                sock = eio.sockets.get(eio_sid)
+                if sock is None or sock.closed or (
+                        sock.last_ping and now - sock.last_ping > eio.ping_timeout):
+                    return False
+                sockets.append(sock)
+        encoded = json_text(data)
+        event_text = json_text(event)
+        if sockets:
+            eio_pkt = _event_packet(namespace, event_text, encoded)
+            for sock in sockets:
+                sock.queue.put_nowait(eio_pkt)
+        self._queue_message(event_text, encoded, namespace, to, None)
+        return True
+
+    def _queue_message(self, event_text: str, encoded: str, namespace: str, room: Any,
+                       skip_sid: Any) -> None:
         # AsyncPubSubManager.emit's message, spliced from the one encoding (host_id last:
         # _listen drops our own by that ending).
         self._queue_text(
@@ -116,8 +152,7 @@ class PopRedisManager(socketio.AsyncRedisManager):
         packet for every socket of the room in this process."""
         if namespace not in self.rooms:
             return
-        head = str(sio_packet.EVENT) + ("" if namespace == "/" else namespace + ",")
-        eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, f"{head}[{event_text},{encoded}]")
+        eio_pkt = _event_packet(namespace, event_text, encoded)
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid not in skip:

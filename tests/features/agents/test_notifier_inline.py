@@ -1,11 +1,12 @@
 """The pop notifier is a callback of the bus: an event reaches its lane inside the tracker's
-publish (no queue and no loop turn between), and a notifier whose lanes are full drops and
-counts instead of growing without bound."""
+publish (no queue and no loop turn between), a ring whose card is ready is popped right there,
+and a notifier whose lanes are full drops and counts instead of growing without bound."""
 from __future__ import annotations
 
 from tests.features.agents.pop_rig import (  # noqa: F401 (fixtures)
-    app_settings, desks, serve, settings, simulator, started_desk,
+    app_settings, desks, make_account, serve, settings, simulator, started_desk,
 )
+from tests.helpers import until
 
 
 async def test_when_the_bus_publishes_then_the_event_is_in_its_lane_before_any_await(
@@ -43,3 +44,32 @@ async def test_when_the_lanes_are_full_then_new_events_are_dropped_and_counted(
     assert (notifier.pending, notifier.dropped) == (2, 1)
     await desk.wait_for("state", lambda s: s.get("readiness") == {"n": 1})
     assert [s["readiness"] for e, s in desk.events if e == "state"][1:] == [{"n": 0}, {"n": 1}]
+
+
+async def test_when_the_card_is_ready_then_the_ring_is_popped_inside_the_publish(
+    serve, pg_pool, make_account, desks
+):
+    from agent_api.app_keys import BUS
+    from features.agents.plugin import NOTIFIER
+    from state.events import AgentRinging, CallStarted
+
+    account = await make_account()
+    interface = "Local/1009@agents/n"
+    _, app, desk = await started_desk(serve, pg_pool, desks, interface, queue="outages")
+    notifier = app[NOTIFIER]
+    await until(lambda: notifier._agent_known(interface)[0], timeout=5)  # the map is loaded
+    call = "1700000009.77"
+    common = dict(linkedid=call, channel="Local/outages@ccs-in-00000009;2",
+                  caller_number=account["phone"])
+    app[BUS].publish(CallStarted(ts=1_700_000_009.0, **common))
+    # The caller is in the IVR: the card by their number is looked up meanwhile.
+    await until(lambda: notifier._builder.ready_now(call, account["phone"], {}) is not None,
+                timeout=5)
+    await until(lambda: notifier.pending == 0, timeout=5)  # the CallStarted's lane is done
+    before = notifier.emitted
+    app[BUS].publish(AgentRinging(ts=1_700_000_010.0, queue="outages", interface=interface,
+                                  **common))
+    assert (notifier.emitted, notifier.pending) == (before + 1, 0)  # no await in between
+    pop = await desk.wait_for("screen_pop")
+    assert pop["call_id"] == call and pop["card"]["account"]["number"] == account["number"]
+    assert len(desk.named("screen_pop")) == 1
