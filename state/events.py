@@ -191,6 +191,13 @@ class UserEventReceived(DomainEvent):
     fields: dict[str, str] = Field(default_factory=dict)
 
 
+# The UserEvent our IVR sends (``UserEvent(CcsIdentified,Account: <number>)`` on the caller's
+# channel) as soon as it knows who calls, long before the queue: the screen pop looks the card
+# up from then on, so it is ready when an agent's phone rings (channelvars only reach the AMI
+# with the queue's own events).
+IVR_IDENTIFIED = "CcsIdentified"
+
+
 class PbxRestarting(DomainEvent):
     kind: Literal["pbx_restarting"] = "pbx_restarting"
     restart: bool

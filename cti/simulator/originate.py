@@ -1,7 +1,8 @@
 """Originate, Hangup and Redirect in the simulated PBX, plus the inbound-caller entry point.
 
-Originate into `Local/<queue>@ccs-in` starts a caller who runs the IVR and then Queue() (how the
-recordings made their callers); into `Local/<number>@ccs-callee` it dials a consumer whose
+Originate into `Local/<queue>@ccs-in` starts a caller who runs the IVR (our IVR's callers,
+with ``ivr_vars``, also get its UserEvent CcsIdentified) and then Queue() (how the recordings
+made their callers); into `Local/<number>@ccs-callee` it dials a consumer whose
 behaviour comes from PbxConfig.callees, and on answer the robot context sends UserEvent CcsOutcome.
 Originate of a member's interface (click-to-call) rings that phone first: see clicktocall.py.
 """
@@ -18,6 +19,7 @@ from cti.simulator.channels import CHANNEL_VARS, Channel
 from cti.simulator.clicktocall import agent_first, is_member_interface
 from cti.simulator.pbx import Action, Pbx, Reply
 from cti.simulator.spy import SPY_CONTEXT, spy
+from state.events import IVR_IDENTIFIED
 from cti.simulator.robocall import CALLEE_CONTEXT, ring, robocall
 
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
@@ -142,14 +144,24 @@ async def run_caller(pbx: Pbx, queue_name: str, one: Channel, two: Channel, pati
                      qtimeout: float, account: str, intent: str,
                      ivr_vars: dict[str, str] | None = None) -> None:
     """The answered caller pair: `one` waits `patience` s (the phone), `two` runs IVR + Queue().
-    ``ivr_vars``: what our IVR also sets before the queue (CCS_IVR, CCS_IDENTIFIED_BY)."""
+    ``ivr_vars``: what our IVR also sets before the queue (CCS_IVR, CCS_IDENTIFIED_BY); with
+    them the IVR is ours, and announces the account (UserEvent CcsIdentified)."""
     answered = pbx.clock.now()
     one.application, one.app_data = "Wait", str(patience)
     gone_at = answered + patience
-    if await wait_any(pbx, answered + pbx.config.ivr_seconds, one.hangup, two.hangup):
-        hangup(pbx, two, 16)
-        hangup(pbx, one, 16)
-        return
+    # Our IVR (the callers with ``ivr_vars``; the recordings' callers ran no IVR) announces the
+    # account it identified halfway through (ivr/flows/identify.py).
+    announced = account if ivr_vars is not None else ""
+    steps = ((answered + pbx.config.ivr_seconds / 2, announced),
+             (answered + pbx.config.ivr_seconds, ""))
+    for until, identified in steps:
+        if await wait_any(pbx, until, one.hangup, two.hangup):
+            hangup(pbx, two, 16)
+            hangup(pbx, one, 16)
+            return
+        if identified:
+            pbx.emit("UserEvent", "user,all", [*two.snapshot(), ("UserEvent", IVR_IDENTIFIED),
+                                               ("Account", identified)])
     two.variables.update(CCS_ACCOUNT=account, CCS_INTENT=intent, **(ivr_vars or {}))
     two.priority = 6
     queue = pbx.queues[queue_name]

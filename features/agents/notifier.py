@@ -6,8 +6,12 @@ Runs only in the process holding the PBX lease (see plugin.py), so each emit hap
 Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
 
 - ``CallStarted``: the card is looked up by the caller's number while they are in the IVR.
-- ``CallOffered``: by the account the IVR named (its channel variables), when it named one,
-  and the IVR's record of the call; the caller waits in the queue meanwhile.
+- ``UserEventReceived`` ``CcsIdentified`` (our IVR, as soon as it knows the account): by that
+  account, while the caller is still in the IVR.
+- ``CallOffered``: by the account the IVR named (its channel variables), when it named one and
+  no ``CcsIdentified`` did already, and the IVR's record of the call when its variables do not
+  say it.
+  These three only start lookups (no await): they are handled inside the publish, no lane.
 - ``AgentRinging``: ``screen_pop`` to that agent (``transferred_from`` when the call was moved),
   from the facts ready in memory; the agent from the interface map (no PostgreSQL per ring).
   The emit goes first, Redis (for reconnects) after it. When the card is ready, the agent known
@@ -49,7 +53,8 @@ from features.agents.pops import PopBuilder, PopStore, pop_wire, utc
 from features.agents.socket_manager import JsonOnly
 from state.events import (
     AgentCompleted, AgentRingNoAnswer, AgentRinging, AgentStateChanged, CallAbandoned, CallAnswered,
-    CallEnded, CallerLeftQueue, CallOffered, CallStarted, CallTransferred,
+    IVR_IDENTIFIED, CallEnded, CallerLeftQueue, CallOffered, CallStarted, CallTransferred,
+    UserEventReceived,
 )
 from state.json_text import json_text
 from state.models import Agent
@@ -76,6 +81,8 @@ def notified(event: Any) -> bool:
     leaving a queue (one per call of every queue) only those whose pops it closes."""
     if isinstance(event, CallerLeftQueue):
         return event.reason in LEFT_QUEUE_CLOSES
+    if isinstance(event, UserEventReceived):
+        return event.name == IVR_IDENTIFIED
     return isinstance(event, NOTIFIED)
 
 
@@ -170,6 +177,9 @@ class PopNotifier:
     def dispatch(self, event: Any) -> None:
         """Hand ``event`` to its lane, which handles it after the lane's earlier events; one
         bad event never stops a lane."""
+        if isinstance(event, (CallStarted, CallOffered, UserEventReceived)):
+            self._prepare(event)
+            return
         if (isinstance(event, AgentRinging) and lane_of(event) not in self._lanes
                 and self._ring_now(event)):
             return
@@ -199,8 +209,7 @@ class PopNotifier:
             while pending:
                 event = pending[0]
                 try:
-                    if isinstance(event, (AgentStateChanged, CallStarted, CallOffered,
-                                          AgentRinging)):
+                    if isinstance(event, (AgentStateChanged, AgentRinging)):
                         # An emit, or lookups started or awaited (PopBuilder bounds them): a
                         # ring whose card is ready never waits for another call's work.
                         await self.handle(event)
@@ -223,11 +232,6 @@ class PopNotifier:
 
     async def handle(self, event: Any) -> None:
         match event:
-            case CallStarted():
-                # The caller is still in the IVR: the card by their number meanwhile.
-                self._builder.prepare(event.linkedid, event.caller_number, {}, ivr=False)
-            case CallOffered():
-                self._builder.prepare(event.linkedid, event.caller_number, event.vars)
             case AgentRinging():
                 await self._ringing(event)
             case CallAnswered():
@@ -283,6 +287,26 @@ class PopNotifier:
         return updated
 
     # --- the pop's lifecycle --------------------------------------------------------------------
+    def _prepare(self, event: CallStarted | CallOffered | UserEventReceived) -> None:
+        """Start the call's lookups (PopBuilder.prepare spawns them): nothing to wait for, so
+        no lane; a ring that follows in the same AMI chunk finds its call's lane empty."""
+        try:
+            match event:
+                case CallStarted():
+                    # The caller is still in the IVR: the card by their number meanwhile.
+                    self._builder.prepare(event.linkedid, event.caller_number, {}, ivr=False)
+                case CallOffered():
+                    self._builder.prepare(event.linkedid, event.caller_number, event.vars)
+                case UserEventReceived():
+                    linkedid = event.fields.get("Linkedid", "")
+                    account = event.fields.get("Account", "")
+                    if linkedid and account:
+                        self._builder.prepare(linkedid, event.fields.get("CallerIDNum", ""),
+                                              {"CCS_ACCOUNT": account}, ivr=False)
+        except Exception as exc:  # type only: a message may carry a phone or an account
+            self.errors += 1
+            log.warning("notifier: handling %s failed: %s", event.kind, type(exc).__name__)
+
     def _ring_now(self, event: AgentRinging) -> bool:
         """Pop a ring at once, inside the publish, when nothing of its call waits in a lane and
         all it needs is in memory (the agent, the card); False: the lane pops it."""

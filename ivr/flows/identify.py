@@ -1,13 +1,19 @@
 """Who is calling: caller number → accounts; otherwise the account number said or keyed."""
 from __future__ import annotations
 
+import logging
+
+from ivr.agi_protocol import AgiCommandError
 from ivr.call import CallerAccount
 from ivr.deps import IvrDeps
 from ivr.dialog import Answer, Dialog, TooManyTries
 from speech import parse_digits
+from state.events import IVR_IDENTIFIED
 from state.repositories.accounts import find_accounts_by_phone, get_account
 
 __all__ = ["identify"]
+
+log = logging.getLogger(__name__)
 
 
 def _account(row) -> CallerAccount:
@@ -18,7 +24,19 @@ async def identify(d: Dialog, deps: IvrDeps) -> CallerAccount:
     """Raises WantsOperator or TooManyTries when the caller cannot be identified."""
     account = await _identify(d, deps)
     deps.identified(account.number)
+    await _announce(d, account.number)
     return account
+
+
+async def _announce(d: Dialog, number: str) -> None:
+    """Tell the PBX's event stream whom the caller is, while they are still in the IVR: the
+    screen pop has the card ready before the queue (state/events.py IVR_IDENTIFIED). Only
+    speed depends on it: a refusal is logged and the call goes on (a hang-up still ends it)."""
+    try:
+        await d.agi.exec("UserEvent", f"{IVR_IDENTIFIED},Account: {number}", timeout=5)
+    except AgiCommandError as exc:
+        log.warning("EXEC UserEvent refused (%s); the pop looks the card up at the queue",
+                    exc.result.code)
 
 
 async def _identify(d: Dialog, deps: IvrDeps) -> CallerAccount:

@@ -173,6 +173,12 @@ async def test_when_unknown_caller_keys_a_known_account_then_identified(ivr_db, 
     assert call.variables["CCS_ACCOUNT"] == acc.number
     interaction = await wait_interaction(ivr_db, call.uniqueid)
     assert interaction["ivr_context"]["ivr"]["identified_by"] == "keyed"
+    # The PBX's event stream hears whom the caller is as soon as the IVR knows, before the
+    # transfer's variables (the screen pop looks the card up from then on).
+    announce = f'EXEC UserEvent "CcsIdentified,Account: {acc.number}"'
+    assert call.commands.count(announce) == 1
+    assert call.commands.index(announce) < call.commands.index(
+        f'SET VARIABLE CCS_ACCOUNT "{acc.number}"')
 
 
 async def test_when_caller_is_silent_then_reprompted_and_sent_to_operator(ivr_db, ivr_factory):

@@ -4,7 +4,7 @@ and a notifier whose lanes are full drops and counts instead of growing without 
 from __future__ import annotations
 
 from tests.features.agents.pop_rig import (  # noqa: F401 (fixtures)
-    app_settings, desks, make_account, serve, settings, simulator, started_desk,
+    app_settings, desks, make_account, ring, serve, settings, simulator, started_desk,
 )
 from tests.helpers import until
 
@@ -73,3 +73,25 @@ async def test_when_the_card_is_ready_then_the_ring_is_popped_inside_the_publish
     pop = await desk.wait_for("screen_pop")
     assert pop["call_id"] == call and pop["card"]["account"]["number"] == account["number"]
     assert len(desk.named("screen_pop")) == 1
+
+
+async def test_when_the_ivr_announces_the_account_then_the_card_is_ready_and_popped_inside_the_publish(
+    serve, simulator, pg_pool, make_account, desks
+):
+    # The simulator's IVR sends UserEvent CcsIdentified halfway, as ours does; QueueCallerJoin
+    # (the account in its variables) and AgentCalled come later, together. The caller's number
+    # is nobody's: the card can only be the account's, looked up from the UserEvent on.
+    from features.agents.plugin import NOTIFIER
+
+    account = await make_account()
+    interface = "Local/1005@agents/n"
+    _, app, desk = await started_desk(serve, pg_pool, desks, interface, queue="outages")
+    notifier = app[NOTIFIER]
+    await until(lambda: notifier._agent_known(interface)[0], timeout=5)  # the map is loaded
+    before = notifier.emitted_at_once
+    ring(simulator, "outages", "+79990000097", account=account["number"], intent="balance",
+         patience=3, ivr_vars={"CCS_IVR": "balance", "CCS_IDENTIFIED_BY": "keyed"})
+    pop = await desk.wait_for("screen_pop")
+    assert pop["card"]["account"]["number"] == account["number"]
+    assert pop["ivr"]["identified_by"] == "keyed"
+    assert notifier.emitted_at_once == before + 1
