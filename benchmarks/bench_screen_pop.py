@@ -460,6 +460,15 @@ def server_env(dsn: str, redis_url: str, ami_port: int, http_port: int) -> dict[
     }
 
 
+async def loop_lag(port: int) -> dict:
+    """The server's event-loop lag over its last 30 s (/health, agent_api/loop_lag.py)."""
+    def get() -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+            return json.loads(r.read())["components"]["event_loop"]["lag"]
+
+    return await asyncio.get_running_loop().run_in_executor(None, get)
+
+
 async def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + timeout
@@ -739,6 +748,7 @@ async def full_run(opts, dsn: str, redis_url: str, numbers: list[str], phones: l
         await phase(sim, clients, sent, callers, interfaces, opts.idle_rate, 20, ivr.identified)
         idle, idle_counts, _ = await phase(sim, clients, sent, callers, interfaces,
                                            opts.idle_rate, opts.idle_calls, ivr.identified)
+        idle_lag = await loop_lag(http_port)
         pids = {"server": server.pid, "simulator (this process)": os.getpid(),
                 **{f"clients {k}": pid for k, pid in enumerate(clients.pids())}}
         cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -746,6 +756,7 @@ async def full_run(opts, dsn: str, redis_url: str, numbers: list[str], phones: l
         started = time.perf_counter()
         load, load_counts, wall = await phase(sim, clients, sent, callers, interfaces, opts.rate,
                                               int(opts.rate * opts.seconds), ivr.identified)
+        load_lag = await loop_lag(http_port)
         await ivr.close()
         cpu = {name: (cpu_seconds(pid) - cpu0[name]) / (time.perf_counter() - started)
                for name, pid in pids.items()}
@@ -778,6 +789,10 @@ async def full_run(opts, dsn: str, redis_url: str, numbers: list[str], phones: l
                       f"{pct(idle, .99) / pct(floor, .99):.1f} (target <= 3)")
         print(f"loaded p99 {pct(load, .99) if load else float('nan'):.2f} ms (target < 10 ms)")
         print(f"idle: {idle_counts}\nloaded: {load_counts}")
+        for name, lag in (("idle", idle_lag), ("loaded", load_lag)):
+            print(f"server event-loop lag, last 30 s of the {name} phase (ms): p50 "
+                  f"{lag['p50_ms']}, p99 {lag['p99_ms']}, max {lag['max_ms']} "
+                  f"({lag['samples']} probes)")
         print("CPU during the loaded phase (cores): "
               + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), flush=True)
     finally:

@@ -37,7 +37,9 @@ from agent_api.passwords import PasswordHasher
 from agent_api.prometheus import SCRAPE_ACCESS, ScrapeAccess
 from campaigns.plugin import install as install_campaigns
 from ccs.app_settings_key import SETTINGS
-from ccs.components import bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, speech_ctx
+from ccs.components import (
+    bus_ctx, card_listener_ctx, cti_ctx, ivr_ctx, loop_lag_ctx, speech_ctx,
+)
 from ccs.live_metrics import LiveCollector
 from ccs.settings import Settings
 from features.agents.plugin import create_socket_server
@@ -80,7 +82,7 @@ def create_app(settings: Settings) -> web.Application:
     app[HEALTH] = HealthRegistry()
     app[SESSION_ENDED] = []
     app.cleanup_ctx.extend([
-        postgres_ctx, redis_ctx, passwords_ctx, card_listener_ctx, bus_ctx, cti_ctx, speech_ctx,
+        loop_lag_ctx, postgres_ctx, redis_ctx, passwords_ctx, card_listener_ctx, bus_ctx, cti_ctx, speech_ctx,
         ivr_ctx,
     ])
     routes.setup(app)

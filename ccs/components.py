@@ -1,4 +1,5 @@
-"""Cleanup contexts of the long-lived parts: event bus relay, CTI, speech engine, IVR servers.
+"""Cleanup contexts of the long-lived parts: event-loop lag probe, event bus relay, CTI, speech
+engine, IVR servers.
 
 Each context starts its part, registers its status for /health, and stops it in reverse order
 (aiohttp runs cleanups only for contexts whose startup finished).
@@ -14,8 +15,10 @@ from aiohttp import web
 
 from agent_api.errors import is_redis_outage
 from agent_api.app_keys import (
-    BUS, CARD_LISTENER, CARDS, CTI, HEALTH, IVR_APP, LIVE, PG_POOL, REDIS, REDIS_KEYS, SPEECH,
+    BUS, CARD_LISTENER, CARDS, CTI, HEALTH, IVR_APP, LIVE, METRICS, PG_POOL, REDIS, REDIS_KEYS,
+    SPEECH,
 )
+from agent_api.loop_lag import LoopLag
 from ccs.app_settings_key import SETTINGS
 from cti.bus import EventBus, Subscription
 from cti.service import CtiService
@@ -28,6 +31,19 @@ log = logging.getLogger(__name__)
 
 
 RELAY_BATCH = 256
+
+
+async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The event loop's lag, probed for the server's whole life (/metrics and /health)."""
+    lag = LoopLag(app[METRICS])
+    task = asyncio.create_task(lag.run(), name="event-loop-lag")
+    app[HEALTH].register("event_loop", lag.status)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
