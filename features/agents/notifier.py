@@ -98,7 +98,17 @@ class Emitter(Protocol):
                    namespace: str | None = None) -> None: ...
 
 
-OnAnswered = Callable[[int, CallAnswered, Pop], Awaitable[None]]
+# (agent id, the answer, the agent's pop, the id of the account its card shows or None)
+OnAnswered = Callable[[int, CallAnswered, Pop, int | None], Awaitable[None]]
+
+
+def _shown_account_id(wire: dict) -> int | None:
+    """The account id of the card in a pop's JSON (the in-memory pop keeps its card only
+    there, features/agents/pops.py CallFacts)."""
+    card = wire.get("card")
+    account = card.get("account") if isinstance(card, dict) else None
+    found = account.get("id") if isinstance(account, dict) else None
+    return found if isinstance(found, int) else None
 
 
 class Agents(Protocol):
@@ -375,7 +385,8 @@ class PopNotifier:
         await self.emit(agent.id, "pop_update", opened.wire)
         self._store.put_json(agent.id, event.linkedid, "answered", _stored(opened.wire))
         if self._on_answered is not None:
-            await self._on_answered(agent.id, event, opened.pop)
+            await self._on_answered(agent.id, event, opened.pop,
+                                    _shown_account_id(opened.wire))
 
     async def _close_one(self, interface: str, linkedid: str, reason: str) -> None:
         agent = await self._agent_of(interface)

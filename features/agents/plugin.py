@@ -103,11 +103,12 @@ async def agents_ctx(app: web.Application, *, settings: AgentsSettings) -> Async
     app[SESSION_ENDED].append(sessions.end)
     builder = PopBuilder(app[PG_POP_POOL], app[CARDS])
 
-    async def record_answer(agent_id: int, event: CallAnswered, pop: Pop) -> None:
+    async def record_answer(agent_id: int, event: CallAnswered, pop: Pop,
+                            account_id: int | None) -> None:
         # The call is the agent's from now on (its appeals and disposition check this).
         await insert_interaction(pool, NewInteraction(
             call_id=event.linkedid, direction="inbound", phone=pop.caller_number or None,
-            account_id=pop.card.account.id if pop.card else None, agent_id=agent_id,
+            account_id=account_id, agent_id=agent_id,
             queue_name=event.queue, started_at=pop.ringing_at,
             answered_at=dt.datetime.fromtimestamp(event.ts, dt.timezone.utc)))
 

@@ -72,13 +72,28 @@ def utc(ts: float) -> dt.datetime:
 
 @dataclass
 class CallFacts:
-    """What the pop shows about one call whoever rings for it."""
+    """What the pop shows about one call whoever rings for it.
+
+    The lookups hand over the card and candidates as models; what the builder keeps for the
+    call's life is :meth:`kept`: their JSON and the shown account's id and number. A card model
+    is ~90 objects the garbage collector walks again at each of its collections while the call
+    lasts (its pauses were the loaded pops' p99: BENCHMARKS.md); the same card as JSON, ~20."""
 
     card: ConsumerCard | None = None
     candidates: list[CardSummary] = field(default_factory=list)
     ivr: IvrInfo | None = None
+    account_id: int | None = None  # of the card shown (set with it, or by kept())
+    account_number: str | None = None
     _cards_json: dict | None = field(default=None, repr=False, compare=False)
     _wire: dict | None = field(default=None, repr=False, compare=False)
+
+    def kept(self) -> CallFacts:
+        """The same facts without the models: the card and candidates as JSON only."""
+        card = self.card
+        return CallFacts(ivr=self.ivr,
+                         account_id=card.account.id if card else self.account_id,
+                         account_number=card.account.number if card else self.account_number,
+                         _cards_json=self.cards_json())
 
     def cards_json(self) -> dict:
         """The card and candidates as JSON, made once per call (by the lookup, before the
@@ -312,8 +327,8 @@ class PopBuilder:
                 facts.card = cards[0]
             else:
                 facts.candidates = [CardSummary.of(c) for c in cards]
-        facts.cards_json()  # now, while the caller waits, not when the phone rings
-        return facts
+        # The JSON now, while the caller waits, not when the phone rings; the models go.
+        return facts.kept()
 
     async def build(self, *, linkedid: str, queue: str, caller_number: str,
                     vars: dict[str, str], ringing_at: dt.datetime,
@@ -325,18 +340,17 @@ class PopBuilder:
     @staticmethod
     def pop(facts: CallFacts, *, linkedid: str, queue: str, caller_number: str,
             ringing_at: dt.datetime, transferred_from: str | None = None) -> Pop:
+        # The card and candidates travel as the facts' JSON (pop_wire), not in the model.
         return Pop(call_id=linkedid, queue=queue, caller_number=caller_number,
-                   ringing_at=ringing_at, card=facts.card, candidates=facts.candidates,
-                   ivr=facts.ivr, transferred_from=transferred_from)
+                   ringing_at=ringing_at, ivr=facts.ivr, transferred_from=transferred_from)
 
 
 def _ready(found: CallFacts, context: dict | None, vars: dict[str, str]) -> CallFacts:
     """The facts a ring shows: the card lookup's, with the IVR's record (or its variables)."""
-    account = vars.get("CCS_ACCOUNT", "")
-    shown = found.card.account.number if found.card else (account or None)
-    return CallFacts(card=found.card, candidates=found.candidates,
-                     ivr=(ivr_from_context(context, shown) if context else None)
-                     or ivr_from_vars(vars), _cards_json=found.cards_json())
+    found = found.kept()
+    shown = found.account_number or vars.get("CCS_ACCOUNT") or None
+    found.ivr = (ivr_from_context(context, shown) if context else None) or ivr_from_vars(vars)
+    return found
 
 
 class PopStore:

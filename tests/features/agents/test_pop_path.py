@@ -51,10 +51,11 @@ async def test_when_a_known_caller_rings_a_ringall_queue_then_each_ringing_agent
     again = await desk_for(server, a_name, desks)
     state = await again.wait_for("state")
     assert [p["call_id"] for p in state["pops"]] == [pop_a["call_id"]]
-    # the answer recorded the call as A's
-    assert await pg_pool.fetchval(
-        "SELECT agent_id FROM interactions WHERE call_id = $1 AND direction = 'inbound'",
-        pop_a["call_id"]) == a_id
+    # the answer recorded the call as A's, with the account of the card shown
+    row = await pg_pool.fetchrow(
+        "SELECT agent_id, account_id FROM interactions"
+        " WHERE call_id = $1 AND direction = 'inbound'", pop_a["call_id"])
+    assert dict(row) == {"agent_id": a_id, "account_id": account["id"]}
 
 
 async def test_when_the_caller_hangs_up_while_ringing_then_the_pop_closes_caller_hung_up(
@@ -290,3 +291,18 @@ async def test_when_the_caller_joins_the_queue_then_the_card_is_cached_before_an
         uniqueid="1700000005.1", position=1, caller_number=account["phone"],
         vars={"CCS_ACCOUNT": account["number"]}))
     await until(lambda: app[REDIS].exists(key), timeout=5)
+
+
+async def test_when_a_caller_known_by_number_is_answered_then_the_call_is_the_card_accounts(
+    serve, simulator, pg_pool, make_account, desks
+):
+    # No account from an IVR: the card found by the number is what ties the call to an account
+    # (the pop keeps that card as JSON only, features/agents/pops.py CallFacts.kept).
+    account = await make_account()
+    agent_id, _, d = await started_desk(serve, pg_pool, desks, "Local/1001@agents/n")
+    ring(simulator, "support", account["phone"], patience=30)
+    answered = await d.wait_for("pop_update", lambda p: p["status"] == "answered")
+    row = await until(lambda: pg_pool.fetchrow(
+        "SELECT agent_id, account_id FROM interactions"
+        " WHERE call_id = $1 AND direction = 'inbound'", answered["call_id"]), timeout=5)
+    assert dict(row) == {"agent_id": agent_id, "account_id": account["id"]}
