@@ -82,8 +82,8 @@ def create_app(settings: Settings) -> web.Application:
     app[HEALTH] = HealthRegistry()
     app[SESSION_ENDED] = []
     app.cleanup_ctx.extend([
-        loop_lag_ctx, postgres_ctx, redis_ctx, passwords_ctx, card_listener_ctx, bus_ctx, cti_ctx, speech_ctx,
-        ivr_ctx,
+        loop_lag_ctx, postgres_ctx, redis_ctx, passwords_ctx, card_listener_ctx, bus_ctx, cti_ctx,
+        speech_ctx, ivr_ctx,
     ])
     routes.setup(app)
     if settings.http.web_dist is not None:

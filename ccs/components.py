@@ -33,6 +33,13 @@ log = logging.getLogger(__name__)
 RELAY_BATCH = 256
 
 
+async def _cancelled(task: asyncio.Task) -> None:
+    """Cancel a part's task and wait until it has stopped."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     """The event loop's lag, probed for the server's whole life (/metrics and /health)."""
     lag = LoopLag(app[METRICS])
@@ -41,9 +48,7 @@ async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _cancelled(task)
 
 
 async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -86,9 +91,7 @@ async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
     async def stop_relay() -> None:
         while tasks:
             task = tasks.pop()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _cancelled(task)
 
     app[LEADERSHIP].add("events: relay to Redis", start_relay, stop_relay)
 
@@ -225,6 +228,4 @@ async def card_listener_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _cancelled(task)

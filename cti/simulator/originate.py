@@ -18,9 +18,9 @@ from cti.simulator.calls import (after_queue, dial, hangup, hangup_request, loca
 from cti.simulator.channels import CHANNEL_VARS, Channel
 from cti.simulator.clicktocall import agent_first, is_member_interface
 from cti.simulator.pbx import Action, Pbx, Reply
+from cti.simulator.robocall import CALLEE_CONTEXT, ring, robocall
 from cti.simulator.spy import SPY_CONTEXT, spy
 from state.events import IVR_IDENTIFIED
-from cti.simulator.robocall import CALLEE_CONTEXT, ring, robocall
 
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 FAILURE_REASON = {"busy": (5, 17, "BUSY", 7), "congestion": (8, 34, "CONGESTION", 7)}

@@ -307,7 +307,7 @@ class PopNotifier:
                     self._builder.prepare(event.linkedid, event.caller_number, {}, ivr=False)
                 case CallOffered():
                     self._builder.prepare(event.linkedid, event.caller_number, event.vars)
-                case UserEventReceived():
+                case UserEventReceived() if event.name == IVR_IDENTIFIED:
                     linkedid = event.fields.get("Linkedid", "")
                     account = event.fields.get("Account", "")
                     if linkedid and account:
@@ -345,8 +345,7 @@ class PopNotifier:
         self.emitted += 1
         self.emitted_at_once += 1
         try:
-            self._remember(agent.id, pop, wire)
-            self._store.ring(agent.id, pop.call_id, _stored(wire))  # queued, not awaited
+            self._keep_ringing(agent.id, pop, wire)
         except Exception as exc:  # the pop is out; a reconnect may miss it
             self.errors += 1
             log.warning("notifier: storing a pop failed: %s", type(exc).__name__)
@@ -363,8 +362,12 @@ class PopNotifier:
         wire = pop_wire(pop, facts)
         # The agent first, the bookkeeping after: the pop is what the latency is measured on.
         await self.emit(agent.id, "screen_pop", wire)
-        self._remember(agent.id, pop, wire)
-        self._store.ring(agent.id, pop.call_id, _stored(wire))  # queued, not awaited
+        self._keep_ringing(agent.id, pop, wire)
+
+    def _keep_ringing(self, agent_id: int, pop: Pop, wire: dict) -> None:
+        """After a ring's pop went out: kept in memory, and in Redis for reconnects."""
+        self._remember(agent_id, pop, wire)
+        self._store.ring(agent_id, pop.call_id, _stored(wire))  # queued, not awaited
 
     async def _answered(self, event: CallAnswered) -> None:
         agent = await self._agent_of(event.interface)
