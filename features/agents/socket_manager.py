@@ -15,7 +15,9 @@ every emit (measured: a pop of a 6 KB card cost about 1 ms of CPU through
   encoder, and the local packet went to each socket through a task of its own. A
   :class:`JsonOnly` payload is encoded once, by orjson (several times faster, and UTF-8 rather
   than escaped code points for the Cyrillic of a card), the text spliced into both, and handed to
-  the room's sockets directly (each send is a put on the socket's own queue: nothing waits).
+  the room's sockets directly: written on the socket's websocket at once when its writer is
+  idle (``features/agents/socket_writes.py``: engine.io's queue costs three turns of the event
+  loop), else put on the socket's own queue; nothing waits.
 
 Everything else (the message on the Redis channel, the delivery to other processes, rooms,
 callbacks) is python-socketio's own; ``tests/features/agents/test_two_processes.py`` checks the
@@ -32,6 +34,7 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from features.agents.socket_writes import write_now
 from state.json_text import json_text
 
 log = logging.getLogger(__name__)
@@ -131,10 +134,24 @@ class PopRedisManager(socketio.AsyncRedisManager):
         event_text = json_text(event)
         if sockets:
             eio_pkt = _event_packet(namespace, event_text, encoded)
+            text = eio_pkt.encode()
             for sock in sockets:
-                sock.queue.put_nowait(eio_pkt)
+                if not self._written(sock, text):
+                    sock.queue.put_nowait(eio_pkt)
         self._queue_message(event_text, encoded, namespace, to, None)
         return True
+
+    def _written(self, sock: Any, text: str) -> bool:
+        """The encoded packet written on the socket's websocket at once (its writer idle)."""
+        websockets = getattr(self.server, "websockets", None)
+        websocket = websockets.get(sock.sid) if websockets else None
+        if websocket is None:
+            return False
+        try:
+            return write_now(sock, websocket, text)
+        except Exception as exc:  # the connection is going: the queue's writer finds out
+            log.info("websocket write declined: %s", type(exc).__name__)
+            return False
 
     def _queue_message(self, event_text: str, encoded: str, namespace: str, room: Any,
                        skip_sid: Any) -> None:
@@ -153,10 +170,19 @@ class PopRedisManager(socketio.AsyncRedisManager):
         if namespace not in self.rooms:
             return
         eio_pkt = _event_packet(namespace, event_text, encoded)
+        text = eio_pkt.encode()
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        eio = self.server.eio
         for sid, eio_sid in self.get_participants(namespace, room):
-            if sid not in skip:
-                await self.server._send_eio_packet(eio_sid, eio_pkt)
+            if sid in skip:
+                continue
+            sock = eio.sockets.get(eio_sid)
+            # engine.io's send checks the ping timeout (and may close the socket): left to it.
+            if (sock is not None and not sock.closed and not (
+                    sock.last_ping and time.time() - sock.last_ping > eio.ping_timeout)
+                    and self._written(sock, text)):
+                continue
+            await self.server._send_eio_packet(eio_sid, eio_pkt)
 
     async def _listen(self):  # type: ignore[override]
         # Our own messages end with our host id (the message dict's last key): dropped before

@@ -34,6 +34,7 @@ from features.agents.notifier import NAMESPACE, room_of
 from features.agents.pop_schemas import EmptyMessage
 from features.agents.schemas import ReadinessRequest, WrapUpExtend
 from features.agents.service import ReadinessError
+from features.agents.socket_writes import websocket_driver
 from features.agents.pops import PopStore
 from features.socket_auth import authenticate
 from features.socket_sessions import socket_closed, socket_opened
@@ -46,7 +47,15 @@ ALLOWED_ROLE = "agent"
 
 class GuardedServer(socketio.AsyncServer):
     """An AsyncServer that answers a packet it cannot decode with an ``error`` event instead of
-    only logging it (python-socketio drops such packets with a traceback in the log)."""
+    only logging it (python-socketio drops such packets with a traceback in the log), and keeps
+    the open websocket of each engine.io session (``websockets``) for the client manager's
+    writes at once (``features/agents/socket_writes.py``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.websockets: dict[str, Any] = {}
+        # A copy: engine.io's driver table is its module's own, shared by every server.
+        self.eio._async = {**self.eio._async, "websocket": websocket_driver(self.websockets)}
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
