@@ -123,11 +123,9 @@ class PopRedisManager(socketio.AsyncRedisManager):
         eio = self.server.eio
         sockets = []
         if namespace in self.rooms:
-            now = time.time()
             for _sid, eio_sid in self.get_participants(namespace, to):
                 sock = eio.sockets.get(eio_sid)
-                if sock is None or sock.closed or (
-                        sock.last_ping and now - sock.last_ping > eio.ping_timeout):
+                if not self._open(sock):
                     return False
                 sockets.append(sock)
         encoded = json_text(data)
@@ -140,6 +138,11 @@ class PopRedisManager(socketio.AsyncRedisManager):
                     sock.queue.put_nowait(eio_pkt)
         self._queue_message(event_text, encoded, namespace, to, None)
         return True
+
+    def _open(self, sock: Any) -> bool:
+        """The engine.io socket is there, not closed, and its client still pinging."""
+        return sock is not None and not sock.closed and not (
+            sock.last_ping and time.time() - sock.last_ping > self.server.eio.ping_timeout)
 
     def _written(self, sock: Any, text: str) -> bool:
         """The encoded packet written on the socket's websocket at once (its writer idle)."""
@@ -177,10 +180,8 @@ class PopRedisManager(socketio.AsyncRedisManager):
             if sid in skip:
                 continue
             sock = eio.sockets.get(eio_sid)
-            # engine.io's send checks the ping timeout (and may close the socket): left to it.
-            if (sock is not None and not sock.closed and not (
-                    sock.last_ping and time.time() - sock.last_ping > eio.ping_timeout)
-                    and self._written(sock, text)):
+            # A socket closing or past its ping timeout is left to engine.io's send (it closes it).
+            if self._open(sock) and self._written(sock, text):
                 continue
             await self.server._send_eio_packet(eio_sid, eio_pkt)
 

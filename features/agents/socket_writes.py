@@ -75,9 +75,6 @@ def run_now(coro: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
         first = coro.send(None)
     except StopIteration:
         return None
-    except BaseException:
-        coro.close()
-        raise
     task = asyncio.ensure_future(_finish(coro, first))
     task.add_done_callback(_log_failure)
     return task
