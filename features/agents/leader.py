@@ -2,7 +2,11 @@
 of a wrap-up on each ``AgentCompleted``, the reading of the agents' stream, and the re-apply of
 intents once it becomes the leader.
 
-Public API (wired by ``features/agents/plugin.py``): ``AgentsLeader(service, projector, stream, timers, bus)``:
+A wrap-up whose start fails (PostgreSQL or Redis away a moment) is tried again every ``retry``
+seconds until it would be over, as the timers retry its end.
+
+Public API (wired by ``features/agents/plugin.py``):
+``AgentsLeader(service, projector, stream, timers, bus, *, block_ms, retry)``:
 - ``await start()`` (the lease's ``on_acquired``): rebuild the views from the tracker, load the
   wrap-up deadlines, follow the bus and the stream, ask for one re-apply of the intents.
 - ``await stop()`` (``on_lost`` and shutdown).
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 
 from cti.bus import EventBus
@@ -26,13 +31,14 @@ log = logging.getLogger(__name__)
 class AgentsLeader:
     def __init__(self, service: AgentService, projector: Projector, stream: AgentEventStream,
                  timers: WrapUpTimers, bus: EventBus[DomainEvent], *,
-                 block_ms: int = 1000) -> None:
+                 block_ms: int = 1000, retry: float = 2.0) -> None:
         self.service = service
         self.projector = projector
         self.stream = stream
         self.timers = timers
         self.bus = bus
         self._block_ms = block_ms
+        self.retry = retry
         self._tasks: set[asyncio.Task] = set()
         self._unsubscribe = None
         self.running = False
@@ -73,10 +79,24 @@ class AgentsLeader:
             self._spawn(self._start_wrapup(event), "agents-wrapup-start")
 
     async def _start_wrapup(self, event: AgentCompleted) -> None:
+        # This server's clock, not the event's (the PBX's clock may differ from ours).
+        ended = dt.datetime.now(dt.timezone.utc)
+        last_try = ended + dt.timedelta(seconds=self.service.settings.wrapup_for(event.queue))
         started = False
         try:
-            started = await self.service.start_wrapup(event.interface, event.queue,
-                                                      event.linkedid)
+            while True:
+                try:
+                    started = await self.service.start_wrapup(event.interface, event.queue,
+                                                              event.linkedid, ended_at=ended)
+                    return
+                except Exception as exc:  # PostgreSQL or Redis away a moment: try again
+                    # Not retried, the agent would skip this wrap-up and be offered the next
+                    # call at once while the desk shows wrap-up.
+                    log.warning("starting a wrap-up failed: %s", type(exc).__name__)
+                    if dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.retry) \
+                            >= last_try:
+                        return  # it would be over before the next try
+                    await asyncio.sleep(self.retry)
         finally:
             if not started:  # the projector showed it at once: take it back
                 agent = self.service.directory.agent_for_interface(event.interface)

@@ -285,8 +285,13 @@ class AgentService:
             raise
 
     # --- wrap-up -------------------------------------------------------------------------
-    async def start_wrapup(self, interface: str, queue: str, call_id: str) -> bool:
-        """After a queue call: pause the agent as ``wrap-up`` for the queue's wrap-up time."""
+    async def start_wrapup(self, interface: str, queue: str, call_id: str,
+                           ended_at: dt.datetime | None = None) -> bool:
+        """After a queue call: pause the agent as ``wrap-up`` for the queue's wrap-up time,
+        counted from ``ended_at`` (this server's clock when the call's end was seen; now by
+        default), so a start tried again later still ends when the first would have. False when
+        there is nothing to start (no wrap-up time, an unknown or logged-out agent, a deadline
+        already past) or the PBX refused the pause."""
         seconds = self.settings.wrapup_for(queue)
         agent = await self.directory.find_interface(interface)
         if seconds <= 0 or agent is None or self.cti is None:
@@ -295,10 +300,12 @@ class AgentService:
         if intent is None or intent.state == "logged_out":
             return False
         async with self._lock(agent.id):
-            now = _now()
-            wrap = await self.wrapups.start(agent.id, queue, call_id, now,
-                                            now + dt.timedelta(seconds=seconds), intent.state,
-                                            intent.reason)
+            started = ended_at or _now()
+            until = started + dt.timedelta(seconds=seconds)
+            if until <= _now():
+                return False
+            wrap = await self.wrapups.start(agent.id, queue, call_id, started, until,
+                                            intent.state, intent.reason)
             try:
                 await self.cti.actions.run(queue_pause(interface, True, reason=WRAPUP_REASON))
             except CtiError as exc:

@@ -74,7 +74,7 @@ class Stack:
                                    wrapup_seconds=self.settings.wrapup_for)
         self.timers = WrapUpTimers(self.service.finish_wrapup, retry=0.2)
         self.leader = AgentsLeader(self.service, self.projector, self.stream, self.timers,
-                                   self.bus, block_ms=100)
+                                   self.bus, block_ms=100, retry=0.2)
 
     stopped = False
 
@@ -125,17 +125,19 @@ async def agents_db(agents_dsn) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def stacks(agents_db, redis_server) -> AsyncIterator[Callable[..., Awaitable[Stack]]]:
-    """``await make(sim, leader=True)`` -> a started Stack; all stop at the end."""
+    """``await make(sim, leader=True, settings=None, pool=None)`` -> a started Stack (on the
+    test's database pool unless given one); all stop at the end."""
     made: list[Stack] = []
     clients: list[aioredis.Redis] = []
     keys = RedisKeys(f"t{uuid.uuid4().hex[:8]}")
 
     async def make(sim: Simulator, *, leader: bool = True,
-                   settings: AgentsSettings | None = None) -> Stack:
+                   settings: AgentsSettings | None = None,
+                   pool: asyncpg.Pool | None = None) -> Stack:
         client = aioredis.from_url(redis_server.url, decode_responses=True, socket_timeout=5)
         clients.append(client)
-        stack = Stack(sim, agents_db, client, keys, settings or AgentsSettings(wrapup_seconds=0),
-                      leader_flag=[leader])
+        stack = Stack(sim, pool or agents_db, client, keys,
+                      settings or AgentsSettings(wrapup_seconds=0), leader_flag=[leader])
         made.append(stack)
         await _bounded("starting the stack", stack.start(), 30)
         return stack

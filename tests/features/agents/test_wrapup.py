@@ -2,6 +2,7 @@
 extended once, then back to what the agent intends."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -11,6 +12,8 @@ from features.agents.service import (
     DispositionRequired, NoWrapUp, WrapUpAlreadyExtended, WrapUpExtensionTooLong,
 )
 from features.agents.settings import AgentsSettings
+from state.db import create_pool
+from state.events import AgentCompleted
 from state.models import NewInteraction
 from state.repositories.interactions import insert_interaction, set_call_disposition
 from tests.helpers import until
@@ -115,3 +118,36 @@ async def test_when_the_server_restarts_mid_wrap_up_then_the_durable_deadline_st
     second = await stacks(sim, settings=settings)
     await view_is(second, agent_id, "ready", timeout=5)
     assert not member(sim, "support", STATIC).paused
+
+
+async def test_when_the_database_is_busy_as_a_call_ends_then_the_wrap_up_starts_once_it_is_free(
+        sim, stacks, agents_db, agents_dsn):
+    # A pool of two connections, both held by the test while the call ends: the wrap-up's
+    # start cannot reach PostgreSQL (its acquire times out), as under a long checkpoint.
+    tight = await create_pool(agents_dsn, min_size=2, max_size=2, acquire_timeout=0.3)
+    try:
+        stack = await stacks(sim, pool=tight, settings=AgentsSettings(
+            wrapup_seconds=3, disposition_required=False))
+        agent_id = await make_agent(agents_db, STATIC, ["support"])
+        await stack.service.set_readiness(agent_id, "ready")
+        await view_is(stack, agent_id, "ready")
+        held = [await tight.acquire() for _ in range(2)]
+        try:
+            sim.spawn(inbound_call(sim.pbx, "support", "+79120000001", "Ivan Petrov",
+                                   patience=20))
+            await until(lambda: any(isinstance(e, AgentCompleted) for e in stack.events),
+                        timeout=5)
+            await asyncio.sleep(0.7)  # several tries have failed by now
+            assert member(sim, "support", STATIC).reason != "wrap-up"
+        finally:
+            for conn in held:
+                await tight.release(conn)
+        # Free again: the start goes through, and the wrap-up still ends by itself.
+        await until(lambda: member(sim, "support", STATIC).reason == "wrap-up", timeout=5)
+        assert member(sim, "support", STATIC).paused
+        await view_is(stack, agent_id, "ready", timeout=8)
+        assert not member(sim, "support", STATIC).paused
+        assert await stack.wrapups.get(agent_id) is None
+    finally:
+        await stack.stop()
+        await tight.close()
