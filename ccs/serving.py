@@ -6,8 +6,8 @@ CTI) is stopped again before the error is raised.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
-import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -15,6 +15,7 @@ from collections.abc import Callable
 import asyncpg
 from aiohttp import web
 
+from ccs.heap import YoungCollector, settle_heap
 from ccs.settings import Settings
 
 log = logging.getLogger("ccs")
@@ -41,28 +42,6 @@ def describe(exc: BaseException, settings: Settings) -> str:
         return f"the database has no schema yet ({exc}); run `ccs migrate` first"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else 'no details'}"
-
-
-def settle_heap() -> None:
-    """Keep the garbage collector's pauses off the screen pop. Everything alive once the server
-    is up (modules, settings, the agents' maps, pools) stays alive: ``gc.freeze`` takes it out
-    of every later collection, so a full collection scans only what came after (one took 178
-    ms at 100 calls/s with the default thresholds). A larger first generation makes the young
-    collections rarer; the objects of one call are freed by reference counting anyway.
-
-    The middle generation is collected after every second young collection instead of every
-    eleventh: it holds the objects of the calls in progress (it frees nothing, it moves them
-    on), and its pause grows with what it holds; at 100 calls/s it was 110–170 ms every ~6 s,
-    the loaded pops' p99 (BENCHMARKS.md). The old generation's count is raised in step, so full
-    collections come no more often than before."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, GC_MIDDLE_THRESHOLD, GC_OLD_THRESHOLD)
-
-
-GC_YOUNG_THRESHOLD = 10_000  # CPython's default is 700
-GC_MIDDLE_THRESHOLD = 1  # CPython's default is 10
-GC_OLD_THRESHOLD = 100  # CPython's default is 10
 
 
 def event_loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -101,8 +80,14 @@ async def serve_until_stopped(
                 "set CCS_HTTP__PORT to a free port"
             ) from exc
         settle_heap()
-        if on_ready is not None:
-            on_ready()
-        await stop.wait()
+        young = asyncio.create_task(YoungCollector().run(), name="young-gc")
+        try:
+            if on_ready is not None:
+                on_ready()
+            await stop.wait()
+        finally:
+            young.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await young
     finally:
         await runner.cleanup()
