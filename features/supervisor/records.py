@@ -60,6 +60,7 @@ _RECONCILE = object()
 _RETRY = object()  # wakes the loop to store a batch PostgreSQL refused before
 Listener = Callable[[list[Leg], list[tuple[str, int, float]]], None]
 _BATCH = 500
+_SLICE = 50  # events applied between two yields to the loop (well under a millisecond)
 
 _INSERT_LEG = """
     INSERT INTO queue_calls (call_id, leg, prev_leg, queue, caller_number, account_id, ivr_path,
@@ -253,10 +254,12 @@ class CallRecorder:
             self._busy = True
             try:
                 self._apply(item)
-                for _ in range(_BATCH):
+                for n in range(1, _BATCH + 1):
                     if self._inbox.empty():
                         break
                     self._apply(self._inbox.get_nowait())
+                    if n % _SLICE == 0:  # a long batch must not hold up the pops due meanwhile
+                        await asyncio.sleep(0)
                 await self._store()
             except asyncio.CancelledError:
                 raise
