@@ -461,10 +461,12 @@ def server_env(dsn: str, redis_url: str, ami_port: int, http_port: int) -> dict[
 
 
 async def loop_lag(port: int) -> dict:
-    """The server's event-loop lag over its last 30 s (/health, agent_api/loop_lag.py)."""
+    """The server's event-loop lag and garbage-collector pauses over its last 30 s (/health:
+    agent_api/loop_lag.py, agent_api/gc_pauses.py)."""
     def get() -> dict:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-            return json.loads(r.read())["components"]["event_loop"]["lag"]
+            components = json.loads(r.read())["components"]
+            return {**components["event_loop"]["lag"], "gc": components["gc"]["pauses"]}
 
     return await asyncio.get_running_loop().run_in_executor(None, get)
 
@@ -792,7 +794,9 @@ async def full_run(opts, dsn: str, redis_url: str, numbers: list[str], phones: l
         for name, lag in (("idle", idle_lag), ("loaded", load_lag)):
             print(f"server event-loop lag, last 30 s of the {name} phase (ms): p50 "
                   f"{lag['p50_ms']}, p99 {lag['p99_ms']}, max {lag['max_ms']} "
-                  f"({lag['samples']} probes)")
+                  f"({lag['samples']} probes); garbage-collector pauses: "
+                  + ", ".join(f"{gen} {g['collections']} (p99 {g['p99_ms']}, max {g['max_ms']})"
+                              for gen, g in lag["gc"].items()))
         print("CPU during the loaded phase (cores): "
               + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), flush=True)
     finally:

@@ -18,6 +18,7 @@ from agent_api.app_keys import (
     BUS, CARD_LISTENER, CARDS, CTI, HEALTH, IVR_APP, LIVE, METRICS, PG_POOL, REDIS, REDIS_KEYS,
     SPEECH,
 )
+from agent_api.gc_pauses import GcPauses
 from agent_api.loop_lag import LoopLag
 from ccs.app_settings_key import SETTINGS
 from cti.bus import EventBus, Subscription
@@ -41,13 +42,19 @@ async def _cancelled(task: asyncio.Task) -> None:
 
 
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The event loop's lag, probed for the server's whole life (/metrics and /health)."""
+    """The event loop's lag, probed for the server's whole life, and the garbage collector's
+    pauses (/metrics and /health)."""
     lag = LoopLag(app[METRICS])
     task = asyncio.create_task(lag.run(), name="event-loop-lag")
     app[HEALTH].register("event_loop", lag.status)
+    # The garbage collector's pauses hold the loop too, and no profile of our code shows them.
+    pauses = GcPauses(app[METRICS])
+    pauses.install()
+    app[HEALTH].register("gc", pauses.status)
     try:
         yield
     finally:
+        pauses.uninstall()
         await _cancelled(task)
 
 

@@ -7,9 +7,10 @@ its writer's and pinger's waiting coroutines at every packet and ping; each call
 previous one left), so the count hovers while the young generation itself grows: at 100 calls/s
 it held 40,000-160,000 objects when a collection finally came, a 27-72 ms pause every few
 seconds (the loaded pops' p99, BENCHMARKS.md). ``YoungCollector`` collects it on a clock
-instead, so each pause covers a tenth of a second's survivors (1-5 ms at 100 calls/s).
+instead, so each pause covers a tenth of a second's survivors (at 100 calls/s mostly under
+5 ms, the longest 11 ms).
 
-Public API: ``settle_heap()`` once the server is up; ``YoungCollector(interval, middle_every)``
+Public API: ``settle_heap()`` once the server is up; ``YoungCollector(interval, full_every)``
 with ``await run()`` (cancel to stop).
 """
 from __future__ import annotations
