@@ -57,6 +57,11 @@ def day_bounds(now: dt.datetime, settings: SupervisorSettings) -> tuple[dt.datet
     return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
 
 
+def caller_key(number: str) -> str:
+    """One caller whatever form the trunk gave the number in (E.164 when it parses)."""
+    return try_normalize_phone(number) or number
+
+
 def number_forms(e164: str) -> list[str]:
     """The forms a Russian trunk may give the same number in (+7…, 7…, 8…, 10 digits)."""
     forms = {e164, e164.lstrip("+")}
@@ -76,7 +81,7 @@ class AbandonedList:
         rows = await self._pool.fetch(_ABANDONED, start, end, self._settings.abandoned_limit)
         latest: dict[str, asyncpg.Record] = {}
         for row in rows:  # newest first: the first row of a number is its latest abandonment
-            key = try_normalize_phone(row["caller_number"]) or row["caller_number"]
+            key = caller_key(row["caller_number"])
             latest.setdefault(key, row)
         if not latest:
             return []
@@ -84,11 +89,11 @@ class AbandonedList:
                                                       else [key])})
         through: dict[str, dt.datetime] = {}
         for r in await self._pool.fetch(_GOT_THROUGH, start, forms):
-            key = try_normalize_phone(r["caller_number"]) or r["caller_number"]
+            key = caller_key(r["caller_number"])
             through[key] = max(r["last"], through.get(key, r["last"]))
         called: dict[str, list[dt.datetime]] = {}
         for r in await self._pool.fetch(_CALLED, start, forms):
-            key = try_normalize_phone(r["phone"]) or r["phone"]
+            key = caller_key(r["phone"])
             called.setdefault(key, []).extend(r["times"])
         out = []
         for key, row in latest.items():

@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from features.agents.socket_manager import JsonOnly
+from features.loop_slices import TimeSlice
 from features.supervisor.board_schemas import AbandonedCall, AgentRow, Board, Callback, QueueTile
 from state.json_text import json_text
 
@@ -100,7 +101,6 @@ class BoardSnapshot:
         return board
 
 
-_SLICE = 25  # tiles or rows built between two yields to the loop (about a millisecond)
 
 
 class Coalescer:
@@ -171,6 +171,7 @@ class BoardNotifier:
         self._sent: dict[Hashable, str] = {}  # what was last pushed per queue and agent
         self.pushes = 0  # frames sent (a batch of queues or agents is one)
         self.unchanged = 0  # changes that showed nothing new: not pushed
+        self.abandoned_marks = 0  # times the abandoned list was said to have changed
         self.errors = 0
 
     # --- what changed (called by the metrics and the stores) ----------------------------------
@@ -181,6 +182,7 @@ class BoardNotifier:
         self._coalescer.mark(("agent", agent_id))
 
     def abandoned_changed(self) -> None:
+        self.abandoned_marks += 1
         self._coalescer.mark(("abandoned",))
 
     def callbacks_changed(self) -> None:
@@ -196,6 +198,10 @@ class BoardNotifier:
 
     async def audit(self, entry: BaseModel) -> None:
         await self._emit("audit", {"entry": entry.model_dump(mode="json")})
+
+    def listed(self, name: str) -> list:
+        """The list ``abandoned`` or ``callbacks`` as last loaded (a new list object per load)."""
+        return self._lists[name]
 
     # --- the whole board ----------------------------------------------------------------------
     def board(self) -> Board:
@@ -236,11 +242,11 @@ class BoardNotifier:
     async def _push(self, keys: list[Hashable]) -> None:
         fields: dict[str, str] = {}
         batches: dict[str, list[_Item]] = {"queues": [], "agents": []}
-        for n, key in enumerate(keys, 1):
-            if n % _SLICE == 0:
-                # At 100 calls/s a flush has hundreds of rows: built in one go, it held the
-                # loop for ~10 ms at a time, and every pop due meanwhile waited behind it.
-                await asyncio.sleep(0)
+        # At 100 calls/s a flush has a hundred tiles and hundreds of rows (~20 ms): built in
+        # one go, every pop due meanwhile waited behind it.
+        slices = TimeSlice()
+        for key in keys:
+            await slices.pause_if_due()
             kind = key[0]  # type: ignore[index]
             try:
                 if kind in ("queue", "agent"):
@@ -328,12 +334,12 @@ class BoardNotifier:
               for name in self._queue_names()),
             *((f"agent:{agent_id}", functools.partial(self._row, agent_id))
               for agent_id in self._agent_ids())]
-        for n, (field, build) in enumerate(pieces, 1):
+        slices = TimeSlice()
+        for field, build in pieces:
+            await slices.pause_if_due()
             item = build()
             if item is not None:
                 fields[field] = json_text(_dump(item))
-            if n % _SLICE == 0:
-                await asyncio.sleep(0)
         await self._snapshot.replace(fields)
 
     async def _reload(self, name: str) -> None:

@@ -46,6 +46,7 @@ class Leg:
     talk: float = 0.0
     wrapup: float | None = None
     agent_id: int | None = None
+    caller_number: str = ""  # as the PBX gave it; "" when not known (legs read back for figures)
 
     @property
     def answered(self) -> bool:

@@ -110,7 +110,7 @@ class ClosedLeg:
 
     def figures_leg(self) -> Leg:
         return Leg(self.call_id, self.leg, self.queue, self.entered_at, self.outcome, self.wait,
-                   self.talk, self.wrapup, self.agent_id)
+                   self.talk, self.wrapup, self.agent_id, self.caller_number)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from features.agents.http import AGENT_SERVICE
 from features.leadership import LEADERSHIP
 from features.socket_sessions import SOCKET_SESSIONS
 from features.supervisor import http, http_reports
-from features.supervisor.abandoned import AbandonedList
+from features.supervisor.abandoned import AbandonedList, caller_key
 from features.supervisor.actions import SupervisorActions
 from features.supervisor.audit import AuditLog
 from features.supervisor.board_notifier import BoardNotifier, BoardSnapshot
@@ -141,9 +141,25 @@ async def supervisor_ctx(app: web.Application, *, sio: socketio.AsyncServer,
             for agent_id in agents:
                 notifier.agent_changed(agent_id)
 
+        listed: dict[str, Any] = {"list": None, "keys": frozenset()}
+
+        def on_the_list() -> frozenset[str]:
+            current = notifier.listed("abandoned")
+            if current is not listed["list"]:  # loaded again since: its callers afresh
+                listed["list"] = current
+                listed["keys"] = frozenset(caller_key(c.caller_number) for c in current)
+            return listed["keys"]
+
         def recorded(legs: list[Leg], _wrapups: Any) -> None:
-            # An abandonment joins the list; an answer may take a caller off it.
-            if any(leg.outcome in ("abandoned", "answered", "transferred") for leg in legs):
+            # An abandonment joins the list; an answer takes a caller off it only when the
+            # caller is on it. Read again on every answer, the list cost PostgreSQL three
+            # queries per answered call (a few reads a second under load).
+            if any(leg.outcome == "abandoned" for leg in legs):
+                notifier.abandoned_changed()
+                return
+            answered = {caller_key(leg.caller_number) for leg in legs
+                        if leg.answered and leg.caller_number}
+            if answered and not answered.isdisjoint(on_the_list()):
                 notifier.abandoned_changed()
 
         metrics.add_listener(changed)

@@ -40,6 +40,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from cti.bus import EventBus
+from features.loop_slices import TimeSlice
 from features.supervisor.formulas import Leg
 from features.supervisor.leg_book import (
     Batch, CallInfo, ClosedLeg, LegBook, OpenLeg, utc,
@@ -60,7 +61,6 @@ _RECONCILE = object()
 _RETRY = object()  # wakes the loop to store a batch PostgreSQL refused before
 Listener = Callable[[list[Leg], list[tuple[str, int, float]]], None]
 _BATCH = 500
-_SLICE = 50  # events applied between two yields to the loop (well under a millisecond)
 
 _INSERT_LEG = """
     INSERT INTO queue_calls (call_id, leg, prev_leg, queue, caller_number, account_id, ivr_path,
@@ -254,12 +254,12 @@ class CallRecorder:
             self._busy = True
             try:
                 self._apply(item)
-                for n in range(1, _BATCH + 1):
+                slices = TimeSlice()  # a long batch must not hold up the pops due meanwhile
+                for _ in range(_BATCH):
                     if self._inbox.empty():
                         break
                     self._apply(self._inbox.get_nowait())
-                    if n % _SLICE == 0:  # a long batch must not hold up the pops due meanwhile
-                        await asyncio.sleep(0)
+                    await slices.pause_if_due()
                 await self._store()
             except asyncio.CancelledError:
                 raise

@@ -6,12 +6,14 @@ recorded_config: nobody answers in ``outages``; ``support`` rings 1001 (answers 
 """
 from __future__ import annotations
 
+import asyncio
 import random
 
 from cti.simulator import wire
 from tests.features.agents.pop_rig import (  # noqa: F401 (fixtures)
     app_settings, make_account, make_agent, ring, serve, served, server, settings, simulator,
 )
+from features.supervisor.plugin import BOARD
 from tests.features.supervisor.supervisor_rig import BoardClient, logged_in
 from tests.helpers import until
 
@@ -85,3 +87,35 @@ async def test_when_callers_abandon_then_the_board_lists_them_until_they_get_thr
         assert (await boss.request("POST", "/api/supervisor/abandoned/0/callback"))[0] == 404
     finally:
         await board.close()
+
+
+async def test_when_callers_get_through_then_the_list_is_read_again_only_for_those_on_it(
+    serve, simulator, pg_pool
+):
+    made = await make_agent(pg_pool, "Local/1001@agents/n", queue="support")
+    server, app = await serve()
+    await logged_in(server, *made)
+    notifier = app[BOARD]
+    stranger, quitter = _numbers(2)
+
+    async def answered_and_stored(number: str) -> None:
+        ring(simulator, "support", number, patience=5)
+        await until(lambda: pg_pool.fetchval(
+            "SELECT 1 FROM queue_calls WHERE caller_number = $1 AND outcome = 'answered'",
+            number), timeout=10)
+        # The recorder tells its listeners right after the row and its Redis copy are written.
+        await asyncio.sleep(0.5)
+
+    # A caller who never abandoned gets through: the list is not read again for that.
+    before = notifier.abandoned_marks
+    await answered_and_stored(stranger)
+    assert notifier.abandoned_marks == before
+    # One who abandons joins it; once listed, getting through takes them off at once.
+    ring(simulator, "outages", quitter, patience=3)
+    await until(lambda: quitter in {c.caller_number for c in notifier.listed("abandoned")},
+                timeout=10)
+    marks = notifier.abandoned_marks
+    await answered_and_stored(quitter)
+    assert notifier.abandoned_marks == marks + 1
+    await until(lambda: quitter not in {c.caller_number for c in notifier.listed("abandoned")},
+                timeout=4)  # the periodic re-read is every 5 s: this is the answer's
