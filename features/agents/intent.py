@@ -11,7 +11,8 @@ Public API:
 - ``IntentQueue(queue, penalty=0, dynamic=True, state_interface="")``
 - ``AgentIntent(agent_id, interface, state, reason="", member_name="", queues=[...])``
   with ``member_intents(wrapup=False) -> list[cti.service.Intent]`` (what the PBX should show)
-- ``IntentStore(pool)``: ``await get(agent_id)``, ``await put(intent)``, ``await all()``.
+- ``IntentStore(pool)``: ``await get(agent_id)``, ``await put(intent)`` (``updated_at``: when
+  it last changed; an unchanged intent is not written again), ``await all()``.
 """
 from __future__ import annotations
 
@@ -102,6 +103,11 @@ class IntentStore:
                ON CONFLICT (agent_id) DO UPDATE SET interface = EXCLUDED.interface,
                    state = EXCLUDED.state, reason = EXCLUDED.reason,
                    member_name = EXCLUDED.member_name, queues = EXCLUDED.queues,
-                   updated_at = now()""",
+                   updated_at = now()
+               -- Unchanged (every wrap-up's end restates the intent): no new row version.
+               WHERE (agent_intents.interface, agent_intents.state, agent_intents.reason,
+                      agent_intents.member_name, agent_intents.queues)
+                     IS DISTINCT FROM (EXCLUDED.interface, EXCLUDED.state, EXCLUDED.reason,
+                                       EXCLUDED.member_name, EXCLUDED.queues)""",
             intent.agent_id, intent.interface, intent.state, intent.reason, intent.member_name,
             _queues_json(intent.queues))

@@ -296,16 +296,15 @@ class AgentService:
         agent = await self.directory.find_interface(interface)
         if seconds <= 0 or agent is None or self.cti is None:
             return False
-        intent = await self.intents.get(agent.id)
-        if intent is None or intent.state == "logged_out":
-            return False
         async with self._lock(agent.id):
             started = ended_at or _now()
             until = started + dt.timedelta(seconds=seconds)
             if until <= _now():
                 return False
-            wrap = await self.wrapups.start(agent.id, queue, call_id, started, until,
-                                            intent.state, intent.reason)
+            # The intent is read in the insert's statement (no intent or logged out: None).
+            wrap = await self.wrapups.start(agent.id, queue, call_id, started, until)
+            if wrap is None:
+                return False
             try:
                 await self.cti.actions.run(queue_pause(interface, True, reason=WRAPUP_REASON))
             except CtiError as exc:

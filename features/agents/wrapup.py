@@ -6,8 +6,8 @@ ends it on time; only the leader runs the timers (``WrapUpTimers``).
 
 Public API:
 - ``WrapUp`` (a row) with ``changed_event() -> WrapUpChanged``.
-- ``WrapUpStore(pool)``: ``start``, ``get``, ``all``, ``end``, ``end_if_due``, ``extend``,
-  ``set_then`` (see each).
+- ``WrapUpStore(pool)``: ``start``, ``get``, ``all``, ``end``,
+  ``end_if_due``, ``extend``, ``set_then`` (see each).
 - ``WrapUpTimers(finish)``: ``load(wrapups)``, ``schedule(agent_id, until)``, ``cancel(agent_id)``,
   ``on_event(WrapUpChanged)``, ``close()``; ``finish(agent_id)`` is awaited at each deadline
   (``AgentService.finish_wrapup``).
@@ -61,19 +61,23 @@ class WrapUpStore:
         self._pool = pool
 
     async def start(self, agent_id: int, queue: str, call_id: str, started_at: dt.datetime,
-                    until: dt.datetime, then_state: str, then_reason: str) -> WrapUp:
-        """A new wrap-up; a wrap-up still running (two calls in a row) keeps its return state."""
+                    until: dt.datetime) -> WrapUp | None:
+        """A new wrap-up, returning to what the agent intends (``agent_intents``, read in the
+        same statement: one round trip per call, not two); a wrap-up still running (two calls
+        in a row) keeps its return state. None, and nothing written, when the agent has no
+        intent or intends to be logged out."""
         row = await self._pool.fetchrow(
-            f"""INSERT INTO agent_wrapups ({_COLUMNS})
-                VALUES ($1, $2, $3, $4, $5, false, $6, $7)
+            f"""WITH intent AS (
+                    SELECT state, reason FROM agent_intents
+                    WHERE agent_id = $1 AND state <> 'logged_out')
+                INSERT INTO agent_wrapups ({_COLUMNS})
+                SELECT $1, $2, $3, $4, $5, false, intent.state, intent.reason FROM intent
                 ON CONFLICT (agent_id) DO UPDATE SET queue = EXCLUDED.queue,
                     call_id = EXCLUDED.call_id, started_at = EXCLUDED.started_at,
                     until = EXCLUDED.until, extended = false
                 RETURNING {_COLUMNS}""",
-            agent_id, queue, call_id, started_at, until, then_state, then_reason)
-        wrap = _row(row)
-        assert wrap is not None
-        return wrap
+            agent_id, queue, call_id, started_at, until)
+        return _row(row)
 
     async def get(self, agent_id: int) -> WrapUp | None:
         return _row(await self._pool.fetchrow(

@@ -151,3 +151,34 @@ async def test_when_the_database_is_busy_as_a_call_ends_then_the_wrap_up_starts_
     finally:
         await stack.stop()
         await tight.close()
+
+
+async def test_when_a_wrap_up_starts_then_it_returns_to_the_intent_read_in_the_same_statement(
+        agents_db):
+    from features.agents.intent import AgentIntent, IntentQueue, IntentStore
+    from features.agents.wrapup import WrapUpStore
+
+    store, intents = WrapUpStore(agents_db), IntentStore(agents_db)
+    now = dt.datetime.now(dt.timezone.utc)
+    until_ = now + dt.timedelta(seconds=30)
+    agent_id = await make_agent(agents_db, f"PJSIP/wu-{now.timestamp():.6f}", ["support"])
+    # No intent yet: nothing to return to, so no wrap-up and no row.
+    assert await store.start(agent_id, "support", "c-1", now, until_) is None
+    assert await store.get(agent_id) is None
+    interface = f"PJSIP/wu-{now.timestamp():.6f}"
+    seats = (IntentQueue("support"),)
+    await intents.put(AgentIntent(agent_id, interface, "logged_out", "", "Anna", seats))
+    assert await store.start(agent_id, "support", "c-1", now, until_) is None
+    assert await store.get(agent_id) is None
+    await intents.put(AgentIntent(agent_id, interface, "not_ready", "lunch", "Anna", seats))
+    wrap = await store.start(agent_id, "support", "c-1", now, until_)
+    assert wrap is not None and (wrap.then_state, wrap.then_reason) == ("not_ready", "lunch")
+    assert (wrap.queue, wrap.call_id, wrap.extended) == ("support", "c-1", False)
+    assert await store.get(agent_id) == wrap
+    # A second call while the first wrap-up runs keeps the return state chosen meanwhile.
+    await store.set_then(agent_id, "ready", "")
+    await store.extend(agent_id, 10)
+    await intents.put(AgentIntent(agent_id, interface, "not_ready", "training", "Anna", seats))
+    again = await store.start(agent_id, "support", "c-2", now, until_)
+    assert again is not None and (again.then_state, again.then_reason) == ("ready", "")
+    assert (again.call_id, again.extended, again.until) == ("c-2", False, until_)
