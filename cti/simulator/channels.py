@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -82,12 +83,17 @@ class Channel:
 
 
 class ChannelFactory:
-    """Local channel pairs named as Asterisk names them; counters restart with the PBX."""
+    """Local channel pairs named as Asterisk names them; counters restart with the PBX.
+
+    The uniqueid's counter starts at a random point: two simulators started in the same
+    second (every test starts one, all write to one database) would otherwise give their first
+    calls the same uniqueids, so one test's call would be taken for another's. An Asterisk's
+    counter is as unpredictable to us (it counts every channel since the PBX started)."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._local_seq = 0
-        self._uid_seq = 0
+        self._uid_seq = random.SystemRandom().randrange(1, 10**6)
         self.channels: dict[str, Channel] = {}
 
     def _uniqueid(self) -> str:

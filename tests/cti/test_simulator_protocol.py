@@ -88,3 +88,17 @@ def test_when_strategy_is_fewestcalls_or_leastrecent_then_the_idlest_member_ring
     queue = _queue("ringall", ["a", "b"])
     queue.members["b"].penalty = 1
     assert [m.interface for m in queue.choose(list(queue.members.values()))] == ["a"]
+
+
+def test_when_two_simulated_pbxes_start_in_the_same_second_then_their_uniqueids_differ():
+    from cti.simulator.channels import ChannelFactory, Clock
+
+    clock = Clock()
+    first, second = ChannelFactory(clock), ChannelFactory(clock)
+    ids = [first.local_pair("100", "agents")[0].uniqueid for _ in range(3)]
+    others = [second.local_pair("100", "agents")[0].uniqueid for _ in range(3)]
+    assert not set(ids) & set(others)
+    # Still Asterisk's form: the epoch second, a dot, a counter that goes up by one.
+    seconds, counters = zip(*(uid.split(".") for uid in ids))
+    assert {int(s) for s in seconds} <= {int(clock.now()), int(clock.now()) - 1}
+    assert [int(c) for c in counters][1] - int(counters[0]) in (1, 2)
