@@ -6,8 +6,8 @@ ends it on time; only the leader runs the timers (``WrapUpTimers``).
 
 Public API:
 - ``WrapUp`` (a row) with ``changed_event() -> WrapUpChanged``.
-- ``WrapUpStore(pool)``: ``start``, ``get``, ``all``, ``end``,
-  ``end_if_due``, ``extend``, ``set_then`` (see each).
+- ``WrapUpStore(pool)``: ``start``, ``get``, ``all``, ``end``, ``end_if_due``, ``extend``,
+  ``set_then`` (see each).
 - ``WrapUpTimers(finish)``: ``load(wrapups)``, ``schedule(agent_id, until)``, ``cancel(agent_id)``,
   ``on_event(WrapUpChanged)``, ``close()``; ``finish(agent_id)`` is awaited at each deadline
   (``AgentService.finish_wrapup``).

@@ -98,7 +98,8 @@ def test_when_two_simulated_pbxes_start_in_the_same_second_then_their_uniqueids_
     ids = [first.local_pair("100", "agents")[0].uniqueid for _ in range(3)]
     others = [second.local_pair("100", "agents")[0].uniqueid for _ in range(3)]
     assert not set(ids) & set(others)
-    # Still Asterisk's form: the epoch second, a dot, a counter that goes up by one.
+    # Still Asterisk's form: the epoch second, a dot, a counter that goes up with each
+    # channel (a Local pair takes two).
     seconds, counters = zip(*(uid.split(".") for uid in ids))
     assert {int(s) for s in seconds} <= {int(clock.now()), int(clock.now()) - 1}
     assert [int(c) for c in counters][1] - int(counters[0]) in (1, 2)

@@ -161,11 +161,11 @@ async def test_when_a_wrap_up_starts_then_it_returns_to_the_intent_read_in_the_s
     store, intents = WrapUpStore(agents_db), IntentStore(agents_db)
     now = dt.datetime.now(dt.timezone.utc)
     until_ = now + dt.timedelta(seconds=30)
-    agent_id = await make_agent(agents_db, f"PJSIP/wu-{now.timestamp():.6f}", ["support"])
+    interface = f"PJSIP/wu-{now.timestamp():.6f}"
+    agent_id = await make_agent(agents_db, interface, ["support"])
     # No intent yet: nothing to return to, so no wrap-up and no row.
     assert await store.start(agent_id, "support", "c-1", now, until_) is None
     assert await store.get(agent_id) is None
-    interface = f"PJSIP/wu-{now.timestamp():.6f}"
     seats = (IntentQueue("support"),)
     await intents.put(AgentIntent(agent_id, interface, "logged_out", "", "Anna", seats))
     assert await store.start(agent_id, "support", "c-1", now, until_) is None
