@@ -45,12 +45,16 @@ def describe(exc: BaseException, settings: Settings) -> str:
 
 
 def event_loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The loop the server runs on (``asyncio.Runner(loop_factory=...)``): uvloop unless the
-    standard library's is asked for (None: asyncio's default)."""
+    """The loop the server runs on (``asyncio.Runner(loop_factory=...)``), as
+    ``CCS_EVENT_LOOP`` says (None: asyncio's default)."""
     if settings.event_loop == "uvloop":
         import uvloop
 
         return uvloop.new_event_loop
+    if settings.event_loop == "priority":
+        from ccs.priority_loop import PriorityLoop
+
+        return PriorityLoop
     return None
 
 

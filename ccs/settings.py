@@ -48,9 +48,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or as one JSON object a line (`json`: time, "
         "level, logger, message) for a log collector.")
-    event_loop: Literal["uvloop", "asyncio"] = Field(
-        "uvloop", description="The server's event loop: uvloop (libuv; the pop and the board "
-        "cost measurably less CPU per call on it, BENCHMARKS.md) or the standard library's.")
+    event_loop: Literal["priority", "uvloop", "asyncio"] = Field(
+        "priority", description="The server's event loop: `priority` (the standard library's, "
+        "reading the PBX's socket before other queued work and polling at least every "
+        "millisecond: the loaded pop's p99 about halves, for about 7 % more CPU than uvloop; "
+        "ccs/priority_loop.py, BENCHMARKS.md), `uvloop` (libuv: the least CPU) or `asyncio` "
+        "(the standard library's as it is).")
     local: LocalSettings = LocalSettings()
     postgres: PostgresSettings = PostgresSettings()
     redis: RedisSettings = RedisSettings()

@@ -65,6 +65,21 @@ class _Protocol(AMIProtocol):
         self._text = ""
         self.discarded_frames = 0
         self.last_rx = time.monotonic()
+        # The pop is handled inside this socket's reads: read it before other work where the
+        # loop can (ccs/priority_loop.py).
+        self._priority_fd = None
+        sock = transport.get_extra_info("socket")
+        prioritize = getattr(asyncio.get_running_loop(), "prioritize_reader", None)
+        if prioritize is not None and sock is not None:
+            self._priority_fd = sock.fileno()
+            prioritize(self._priority_fd)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if getattr(self, "_priority_fd", None) is not None:
+            # File descriptors are reused: another socket may get this number next.
+            asyncio.get_running_loop().unprioritize_reader(self._priority_fd)
+            self._priority_fd = None
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         self.last_rx = time.monotonic()
