@@ -17,7 +17,9 @@ Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
   The emit goes first, Redis (for reconnects) after it. When the card is ready, the agent known
   and nothing of the call waits in its lane, the pop is put on the agent's sockets inside the
   publish itself (``PopRedisManager.emit_now``); otherwise the call's lane pops it.
-- ``CallAnswered``: ``pop_update`` (answered) to the agent who answered, ``pop_closed``
+- ``CallAnswered``: ``pop_update`` (answered) to the agent who answered (only what changed:
+  ``call_id``, ``status``, ``answered_at``; a ``screen_pop`` instead when its ring's pop was
+  lost), ``pop_closed``
   ``answered_elsewhere`` to every other agent it was ringing for (ringall).
 - ``AgentRingNoAnswer``: ``pop_closed`` ``not_answered``.
 - ``CallAbandoned`` / ``CallEnded`` while ringing: ``pop_closed`` ``caller_hung_up``.
@@ -25,7 +27,7 @@ Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
   ``queue_timeout`` / ``moved_elsewhere`` at once (the call goes on in the dialplan, so its
   ``CallEnded`` may come much later); other reasons (answered, hung up) are not notified.
 - ``AgentCompleted`` / ``CallTransferred`` / ``CallEnded`` after the answer: ``pop_update``
-  (ended); the ended pop stays (the agent sets the disposition in wrap-up) until the agent's
+  (``status`` ended, ``ended_at``, ``disposition``); the ended pop stays (the agent sets the disposition in wrap-up) until the agent's
   next pop.
 - ``AgentStateChanged`` (the projector's): ``state`` ``{readiness: AgentView}``.
 
@@ -377,6 +379,7 @@ class PopNotifier:
         if agent is None:
             return
         opened = await self._opened(agent.id, event.linkedid)
+        lost = opened is None
         if opened is None:  # answered without a ringing pop (it was lost): pop it now
             pop, facts = await self._builder.build(
                 linkedid=event.linkedid, queue=event.queue, caller_number="", vars={},
@@ -385,7 +388,10 @@ class PopNotifier:
             opened = _Open(pop, pop_wire(pop, facts))
         opened = await self._update(agent.id, opened, status="answered",
                                     answered_at=utc(event.ts))
-        await self.emit(agent.id, "pop_update", opened.wire)
+        if lost:
+            await self.emit(agent.id, "screen_pop", opened.wire)
+        else:
+            await self.emit(agent.id, "pop_update", _changed(opened.wire, "status", "answered_at"))
         self._store.put_json(agent.id, event.linkedid, "answered", _stored(opened.wire))
         if self._on_answered is not None:
             await self._on_answered(agent.id, event, opened.pop,
@@ -431,7 +437,8 @@ class PopNotifier:
         opened = await self._update(agent_id, opened, status="ended", ended_at=utc(ts))
         # The agent may have set the disposition during the call (from any process).
         disposition = await self._store.put_ended(agent_id, linkedid, _stored(opened.wire))
-        await self.emit(agent_id, "pop_update", {**opened.wire, "disposition": disposition})
+        await self.emit(agent_id, "pop_update",
+                        {**_changed(opened.wire, "status", "ended_at"), "disposition": disposition})
 
     async def _transferred_away(self, event: CallTransferred) -> None:
         agent = await self._agent_of(event.from_interface) if event.from_interface else None
@@ -442,6 +449,13 @@ class PopNotifier:
 
 
 _DATES: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+
+
+def _changed(wire: dict, *fields: str) -> dict:
+    """A ``pop_update``: the call and the fields that changed. The desktop holds the rest (the
+    ring's pop, or its state at connect); resending the card (~6 KB) at the answer and at the
+    end was two encodings and two websocket writes of it per call for nothing."""
+    return {"call_id": wire["call_id"], **{name: wire[name] for name in fields}}
 
 
 def _stored(wire: dict) -> str:

@@ -1,8 +1,9 @@
 """Pydantic models of the screen pop and of the card actions: the wire contract with the browser
 (see the README's "Agent desktop" section; the front-end's types mirror these).
 
-``Pop`` is what ``screen_pop`` and ``pop_update`` carry, ``PopClosed`` what ``pop_closed``
-carries. ``CardSummary`` is one line of a choice (several accounts on one number, a search).
+``Pop`` is what ``screen_pop`` carries; ``pop_update`` carries the call's ``call_id`` and the
+fields of its ``Pop`` that changed (a whole ``Pop`` after a disposition); ``PopClosed`` is what
+``pop_closed`` carries. ``CardSummary`` is one line of a choice (several accounts on one number, a search).
 """
 from __future__ import annotations
 

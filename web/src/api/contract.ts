@@ -226,6 +226,10 @@ export interface Pop {
   disposition: string | null;
 }
 
+// What pop_update carries: the call and the fields of its pop that changed (the card is not
+// sent again).
+export type PopChange = Pick<Pop, "call_id"> & Partial<Pop>;
+
 export type PopClosedReason =
   | "answered_elsewhere"
   | "not_answered"
@@ -261,7 +265,7 @@ export interface ServerError {
 export interface ServerToClientEvents {
   state: (payload: StateEvent) => void;
   screen_pop: (pop: Pop) => void;
-  pop_update: (pop: Pop) => void;
+  pop_update: (change: PopChange) => void;
   pop_closed: (closed: PopClosed) => void;
   error: (error: ServerError) => void;
 }

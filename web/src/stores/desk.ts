@@ -5,7 +5,7 @@ import type { StateEvent } from "../api/contract";
 import { link, serverError } from "./connection";
 import { keepLinked } from "./link";
 import { applyView, bindReadiness, noteWrapup, pauseReasons } from "./readiness";
-import { close, dispositions, pops, replaceAll, upsert } from "./pops";
+import { close, dispositions, pops, replaceAll, update, upsert } from "./pops";
 import { me, token } from "./session";
 import { t } from "../locale";
 
@@ -32,7 +32,7 @@ function attach(socket: DeskSocket): void {
   keepLinked(socket, t.connection.notAnAgent);
   socket.on("state", onState);
   socket.on("screen_pop", (pop) => upsert(pop, true));
-  socket.on("pop_update", (pop) => upsert(pop, false));
+  socket.on("pop_update", update);
   socket.on("pop_closed", close);
   socket.on("error", (e) => (serverError.value = `${e.error_id}: ${e.message}`));
 }

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ConsumerCard, Pop } from "../api/contract";
-import { cardOf, close, notices, pick, picked, pops, replaceAll, selectedCallId, selectedPop, upsert } from "./pops";
+import { cardOf, close, notices, pick, picked, pops, replaceAll, selectedCallId, selectedPop, update, upsert } from "./pops";
 
 function pop(call_id: string, extra: Partial<Pop> = {}): Pop {
   return {
@@ -19,13 +19,26 @@ beforeEach(() => {
 });
 
 describe("pops", () => {
-  it("shows a new pop at once and replaces it whole on update, keeping the agent's choice", () => {
-    upsert(pop("a", { candidates: [{ account: "100200300", consumer_name: "X", address: "", status: "active", total_debt: "0" }] }), true);
+  it("shows a new pop at once and merges an update's changes into it, keeping the agent's choice", () => {
+    const candidates = [{ account: "100200300", consumer_name: "X", address: "", status: "active", total_debt: "0" }];
+    upsert(pop("a", { candidates, ivr: { identified_by: "phone", account: null, intent: null, readings: 0, balance_heard: false, outage_heard: false, summary: "" } }), true);
     pick("a", chosen);
-    upsert(pop("a", { status: "answered", answered_at: "2026-12-03T10:00:05Z" }), false);
+    update({ call_id: "a", status: "answered", answered_at: "2026-12-03T10:00:05Z" });
     expect(pops.value).toHaveLength(1);
     expect(pops.value[0].status).toBe("answered");
+    expect(pops.value[0].answered_at).toBe("2026-12-03T10:00:05Z");
+    expect(pops.value[0].candidates).toEqual(candidates);
+    expect(pops.value[0].ivr?.identified_by).toBe("phone");
     expect(cardOf(pops.value[0])).toBe(chosen);
+    update({ call_id: "a", status: "ended", ended_at: "2026-12-03T10:01:00Z", disposition: null });
+    expect(pops.value[0]).toMatchObject({ status: "ended", answered_at: "2026-12-03T10:00:05Z", ended_at: "2026-12-03T10:01:00Z" });
+  });
+
+  it("drops an update of a call it holds no pop for", () => {
+    upsert(pop("a"), true);
+    update({ call_id: "b", status: "answered", answered_at: "2026-12-03T10:00:05Z" });
+    expect(pops.value.map((p) => p.call_id)).toEqual(["a"]);
+    expect(pops.value[0].status).toBe("ringing");
   });
 
   it("selects a newly arrived pop but not an updated one", () => {

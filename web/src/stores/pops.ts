@@ -1,9 +1,9 @@
-// Screen pops of this agent, by call. The server's Pop replaces ours whole (pop_update); a
-// pop_closed removes it and leaves a notice (ringall: a colleague answered). The card the agent
-// picked (among candidates or by a search) is kept beside the pop, not inside it, so the next
-// pop_update does not undo the choice.
+// Screen pops of this agent, by call. A screen_pop brings the whole Pop; a pop_update only the
+// fields that changed, merged into ours; a pop_closed removes it and leaves a notice (ringall: a
+// colleague answered). The card the agent picked (among candidates or by a search) is kept
+// beside the pop, not inside it, so the next pop_update does not undo the choice.
 import { computed, signal } from "@preact/signals";
-import type { Choice, ConsumerCard, Pop, PopClosed } from "../api/contract";
+import type { Choice, ConsumerCard, Pop, PopChange, PopClosed } from "../api/contract";
 
 export const pops = signal<Pop[]>([]);
 export const selectedCallId = signal<string | null>(null);
@@ -41,6 +41,15 @@ export function upsert(pop: Pop, select: boolean): void {
     pops.value = list.map((p, i) => (i === at ? pop : p));
   }
   if (select || at < 0) selectedCallId.value = pop.call_id;
+}
+
+/** A pop_update: merged into the pop of its call. One this page does not hold is dropped: the
+ * page connected after it closed, or the state at connect brought it as it is now. */
+export function update(change: PopChange): void {
+  const list = pops.value;
+  const at = list.findIndex((p) => p.call_id === change.call_id);
+  if (at < 0) return;
+  pops.value = list.map((p, i) => (i === at ? { ...p, ...change } : p));
 }
 
 const NOTICE_MS = 8000;
