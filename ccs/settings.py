@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     event_loop: Literal["priority", "uvloop", "asyncio"] = Field(
         "priority", description="The server's event loop: `priority` (the standard library's, "
         "reading the PBX's socket before other queued work and polling at least every "
-        "millisecond: the loaded pop's p99 about halves, for about 7 % more CPU than uvloop; "
+        "millisecond: the loaded pop's p99 about halves, for about 5 % more CPU than uvloop; "
         "ccs/priority_loop.py, BENCHMARKS.md), `uvloop` (libuv: the least CPU) or `asyncio` "
         "(the standard library's as it is).")
     local: LocalSettings = LocalSettings()

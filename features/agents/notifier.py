@@ -27,8 +27,8 @@ Pop lifecycle (``features/agents/pops.py`` keeps the open pops):
   ``queue_timeout`` / ``moved_elsewhere`` at once (the call goes on in the dialplan, so its
   ``CallEnded`` may come much later); other reasons (answered, hung up) are not notified.
 - ``AgentCompleted`` / ``CallTransferred`` / ``CallEnded`` after the answer: ``pop_update``
-  (``status`` ended, ``ended_at``, ``disposition``); the ended pop stays (the agent sets the disposition in wrap-up) until the agent's
-  next pop.
+  (``status`` ended, ``ended_at``, ``disposition``); the ended pop stays (the agent sets the
+  disposition in wrap-up) until the agent's next pop.
 - ``AgentStateChanged`` (the projector's): ``state`` ``{readiness: AgentView}``.
 
 The notifier is a callback of the bus (:meth:`PopNotifier.on_event`, inline in the tracker's
@@ -380,7 +380,7 @@ class PopNotifier:
             return
         opened = await self._opened(agent.id, event.linkedid)
         lost = opened is None
-        if opened is None:  # answered without a ringing pop (it was lost): pop it now
+        if lost:  # answered without a ringing pop (it was lost): pop it now
             pop, facts = await self._builder.build(
                 linkedid=event.linkedid, queue=event.queue, caller_number="", vars={},
                 ringing_at=utc(event.ts - event.ring_time),

@@ -3,7 +3,8 @@
 
 ``Pop`` is what ``screen_pop`` carries; ``pop_update`` carries the call's ``call_id`` and the
 fields of its ``Pop`` that changed (a whole ``Pop`` after a disposition); ``PopClosed`` is what
-``pop_closed`` carries. ``CardSummary`` is one line of a choice (several accounts on one number, a search).
+``pop_closed`` carries. ``CardSummary`` is one line of a choice (several accounts on one number,
+a search).
 """
 from __future__ import annotations
 
