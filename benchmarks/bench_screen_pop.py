@@ -17,6 +17,10 @@ played by `IvrIdentifies`), half only by their number (a
 phone of the data set); every caller number is used once,
 so each AgentCalled is matched to the `screen_pop` its agent received by (agent, caller number).
 
+The stand-ins do not collect garbage while calls are measured (the client processes from the
+time they are connected, this process during each phase): their collectors' pauses were
+measured as the server's latency before (BENCHMARKS.md, 2026-12-06).
+
 Latency = the client's time of receipt minus the time the simulator wrote AgentCalled to the
 server's AMI socket (Simulator.observers), both `time.perf_counter()`, which on Linux is
 CLOCK_MONOTONIC: one clock for every process of the machine.
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing
 import os
@@ -172,6 +177,14 @@ async def _clients(url: str, namespace: str, agents: list[tuple[str, str]], read
         clients.append(client)
 
     await asyncio.gather(*(one(login, token) for login, token in agents))
+    # These processes stand in for 2,000 browsers, each with one connection and a collector of
+    # its own. One Python process holding 1,000 connections has collections a browser does not:
+    # measured, 50-60 pauses of 2-50 ms per process in a run, and a pop arriving meanwhile
+    # waited for them in the client, not in the server (BENCHMARKS.md, 2026-12-06). What is
+    # alive now is frozen; the little the run leaves for the collector stays until it ends.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     conn.send(("connected", len(agents) - len(failures), failures[:5]))
     while True:
         command = await loop.run_in_executor(None, conn.recv)
@@ -630,21 +643,32 @@ async def phase(sim, clients: ClientGroup, sent: Sent, callers: Callers,
                 ) -> tuple[list[float], dict[str, int], float]:
     """Drive `count` calls at `rate`; collect pops until every AgentCalled of the phase has its
     pop, or none came for 10 s (late pops count with their latency, lost ones as missing)."""
-    since = time.perf_counter()
-    await drive_calls(sim, callers, rate, count, identified)
-    driven = time.perf_counter()
-    until = driven + 1.0  # callers of the last second may still be in the IVR
-    receipts: list[Receipt] = []
-    quiet = time.perf_counter()
-    while True:
-        await asyncio.sleep(1)
-        new = await clients.report()
-        receipts += new
-        now = time.perf_counter()
-        quiet = now if new else quiet
-        ms, counts = latencies(sent, receipts, interfaces, since, until)
-        if now > until and (not counts["missing"] or now - quiet > 10 or now - driven > 180):
-            return ms, counts, driven - since
+    # This process plays the PBX and its callers, which have machines of their own: its
+    # collector's pauses (up to 120 ms of CPU at 100 calls/s) took one of the two cores from
+    # the server and the clients while pops were due. Its garbage is collected between phases.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        since = time.perf_counter()
+        await drive_calls(sim, callers, rate, count, identified)
+        driven = time.perf_counter()
+        until = driven + 1.0  # callers of the last second may still be in the IVR
+        receipts: list[Receipt] = []
+        quiet = time.perf_counter()
+        while True:
+            await asyncio.sleep(1)
+            new = await clients.report()
+            receipts += new
+            now = time.perf_counter()
+            quiet = now if new else quiet
+            ms, counts = latencies(sent, receipts, interfaces, since, until)
+            if now > until and (not counts["missing"] or now - quiet > 10
+                                or now - driven > 180):
+                return ms, counts, driven - since
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 async def main(args: list[str]) -> None:

@@ -17,6 +17,7 @@ import time
 
 import asyncpg
 
+from features.loop_slices import TimeSlice
 from state.models import Agent
 from state.repositories.agents import get_agent, list_agents
 
@@ -30,7 +31,8 @@ class AgentDirectory:
         self._refreshed_at = 0.0
 
     async def refresh(self) -> None:
-        agents = await list_agents(self._pool)
+        # In slices: the supervisor's copy is refreshed every 30 s while calls pop.
+        agents = await list_agents(self._pool, pause=TimeSlice().pause_if_due)
         self._by_id = {a.id: a for a in agents}
         self._by_interface = {a.interface: a for a in agents if a.interface}
         self._refreshed_at = time.monotonic()

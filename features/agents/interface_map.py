@@ -23,6 +23,7 @@ import logging
 
 import asyncpg
 
+from features.loop_slices import TimeSlice
 from state.db import is_database_outage
 from state.models import Agent
 from state.repositories.agents import get_agent, get_agent_by_interface, list_agents
@@ -140,7 +141,8 @@ class InterfaceMap:
                 self._changes.put_nowait(RELOAD_ALL)
 
     async def _reload_all(self) -> None:
-        agents = [a for a in await list_agents(self._pool) if pops_for(a) and a.interface]
+        agents = [a for a in await list_agents(self._pool, pause=TimeSlice().pause_if_due)
+                  if pops_for(a) and a.interface]
         self._by_interface = {a.interface: a for a in agents if a.interface}
         self._interface_of = {a.id: a.interface for a in agents if a.interface}
 

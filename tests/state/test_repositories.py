@@ -103,6 +103,22 @@ async def test_when_agent_is_created_then_password_verifies_and_hash_stays_hidde
     assert agent in await list_agents(state_pool)
 
 
+async def test_when_agents_are_listed_with_a_pause_then_it_runs_between_them(state_pool):
+    for _ in range(3):
+        await upsert_agent(state_pool, AgentIn(login=login(), full_name="P", password="p-pass"),
+                           rounds=ROUNDS)
+    order: list[str] = []
+    unpaused = await list_agents(state_pool)
+
+    async def pause() -> None:
+        order.append("pause")
+
+    paused = await list_agents(state_pool, pause=pause)
+
+    assert paused == unpaused and len(paused) >= 3
+    assert order == ["pause"] * len(paused)
+
+
 async def test_when_agent_is_updated_without_password_then_old_password_still_works(state_pool):
     name = login()
     first = await upsert_agent(
