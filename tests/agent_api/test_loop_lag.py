@@ -8,6 +8,8 @@ from agent_api.app_keys import TOKENS
 from agent_api.auth import Principal
 from agent_api.loop_lag import LoopLag
 from ccs.app import create_app
+from ccs.priority_loop import PriorityLoop
+from prometheus_client import CollectorRegistry
 
 
 def test_when_lags_are_observed_then_the_window_gives_their_quantiles_in_ms():
@@ -34,6 +36,41 @@ async def test_when_something_holds_the_loop_then_the_probe_reports_it_late():
         assert (status["status"], status["state"]) == ("degraded", "late")
     finally:
         probe.cancel()
+
+
+def _spin(seconds: float) -> None:
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+def _cut_turns_seen(loop_factory) -> tuple[dict, float | None]:
+    """/health's figures and the metric after 60 queued callbacks of 0.5 ms on that loop."""
+    async def main() -> tuple[dict, float | None]:
+        registry = CollectorRegistry()
+        lag = LoopLag(registry, interval=0.01)
+        probe = asyncio.create_task(lag.run())
+        try:
+            await asyncio.sleep(0.02)
+            loop = asyncio.get_running_loop()
+            for _ in range(60):
+                loop.call_soon(_spin, 0.0005)
+            await asyncio.sleep(0.1)
+            return (await lag.status(),
+                    registry.get_sample_value("ccs_event_loop_cut_turns_total"))
+        finally:
+            probe.cancel()
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main())
+
+
+def test_when_the_loop_cuts_turns_at_its_budget_then_health_and_metrics_count_them():
+    status, metric = _cut_turns_seen(lambda: PriorityLoop(0.001))
+    assert status["cut_turns"] >= 10  # 30 ms of queued work, 1 ms a turn
+    assert metric == status["cut_turns"]
+
+    status, metric = _cut_turns_seen(asyncio.new_event_loop)  # no budget: nothing to count
+    assert "cut_turns" not in status and metric is None
 
 
 async def test_when_the_server_runs_then_health_and_metrics_carry_the_loop_lag(
