@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     event_loop: Literal["priority", "uvloop", "asyncio"] = Field(
         "priority", description="The server's event loop: `priority` (the standard library's, "
         "reading the PBX's socket before other queued work and polling at least every "
-        "millisecond: the loaded pop's p99 about halves, for about 5 % more CPU than uvloop; "
-        "ccs/priority_loop.py, BENCHMARKS.md), `uvloop` (libuv: the least CPU) or `asyncio` "
+        "millisecond: the loaded pop's p99 about a fifth lower than on uvloop, for about 7 % "
+        "more CPU; ccs/priority_loop.py, BENCHMARKS.md), `uvloop` (libuv: the least CPU) or "
+        "`asyncio` "
         "(the standard library's as it is).")
     local: LocalSettings = LocalSettings()
     postgres: PostgresSettings = PostgresSettings()
