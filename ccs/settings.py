@@ -53,8 +53,7 @@ class Settings(BaseSettings):
         "reading the PBX's socket before other queued work and polling at least every "
         "millisecond: the loaded pop's p99 about a fifth lower than on uvloop, for about 7 % "
         "more CPU; ccs/priority_loop.py, BENCHMARKS.md), `uvloop` (libuv: the least CPU) or "
-        "`asyncio` "
-        "(the standard library's as it is).")
+        "`asyncio` (the standard library's as it is).")
     local: LocalSettings = LocalSettings()
     postgres: PostgresSettings = PostgresSettings()
     redis: RedisSettings = RedisSettings()

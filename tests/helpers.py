@@ -1,4 +1,5 @@
-"""Waiting without sleeping blind: poll a condition until it holds or time runs out."""
+"""Waiting without sleeping blind: poll a condition until it holds or time runs out; and busy
+work that holds the event loop as a long callback would (blockbuster forbids ``time.sleep``)."""
 from __future__ import annotations
 
 import asyncio
@@ -28,3 +29,10 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
         await asyncio.sleep(interval)
+
+
+def spin(seconds: float) -> None:
+    """Hold the thread (and its event loop) for ``seconds`` of wall clock without sleeping."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        pass

@@ -13,14 +13,13 @@ from cti.connection import AmiConnection
 from cti.simulator import Simulator
 from cti.simulator.presets import recorded_config
 from tests.cti.conftest import SECRET, ami_settings
+from tests.helpers import spin
 
 SPIN = 0.0005  # each queued callback's work, seconds of wall clock
 
 
 def _spin() -> None:
-    until = time.perf_counter() + SPIN
-    while time.perf_counter() < until:
-        pass
+    spin(SPIN)
 
 
 def _run(main, budget: float = 0.001):

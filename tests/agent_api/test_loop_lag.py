@@ -4,12 +4,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+from prometheus_client import CollectorRegistry
+
 from agent_api.app_keys import TOKENS
 from agent_api.auth import Principal
 from agent_api.loop_lag import LoopLag
 from ccs.app import create_app
 from ccs.priority_loop import PriorityLoop
-from prometheus_client import CollectorRegistry
+from tests.helpers import spin
 
 
 def test_when_lags_are_observed_then_the_window_gives_their_quantiles_in_ms():
@@ -38,12 +40,6 @@ async def test_when_something_holds_the_loop_then_the_probe_reports_it_late():
         probe.cancel()
 
 
-def _spin(seconds: float) -> None:
-    until = time.perf_counter() + seconds
-    while time.perf_counter() < until:
-        pass
-
-
 def _cut_turns_seen(loop_factory) -> tuple[dict, float | None]:
     """/health's figures and the metric after 60 queued callbacks of 0.5 ms on that loop."""
     async def main() -> tuple[dict, float | None]:
@@ -54,7 +50,7 @@ def _cut_turns_seen(loop_factory) -> tuple[dict, float | None]:
             await asyncio.sleep(0.02)
             loop = asyncio.get_running_loop()
             for _ in range(60):
-                loop.call_soon(_spin, 0.0005)
+                loop.call_soon(spin, 0.0005)
             await asyncio.sleep(0.1)
             return (await lag.status(),
                     registry.get_sample_value("ccs_event_loop_cut_turns_total"))
